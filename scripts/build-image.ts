@@ -4,9 +4,9 @@
  * Builds the harness image (or keeps the one built from the current recipe)
  * and prints its name and Python version. See scripts/lib/image.ts.
  */
-import { main, parseFlags } from './lib/cli.js';
-import { HarnessError } from './lib/errors.js';
-import { buildImage } from './lib/image.js';
+import { main, parseFlags } from './lib/cli/flags.js';
+import { HarnessError } from './lib/core/errors.js';
+import { buildImage } from './lib/engine/image.js';
 
 const USAGE = `usage: npm run build-image -- [--force] [--flavour auto|registry|offline]
 

@@ -3,10 +3,10 @@
  * killed harness left behind. Containers whose harness process is still alive
  * on this host are spared unless --all; `--run ID` limits it to one run.
  */
-import { main, parseFlags, stringFlag } from './lib/cli.js';
-import { RUN_LABEL } from './lib/config.js';
-import { describeHarnessContainers, listHarnessContainers, removeContainer } from './lib/docker.js';
-import { HarnessError } from './lib/errors.js';
+import { main, parseFlags, stringFlag } from './lib/cli/flags.js';
+import { RUN_LABEL } from './lib/core/config.js';
+import { describeHarnessContainers, listHarnessContainers, removeContainer } from './lib/engine/docker.js';
+import { HarnessError } from './lib/core/errors.js';
 
 const USAGE = `usage: npx tsx scripts/cleanup.ts [--run RUN_ID] [--all] [--dry-run]
 

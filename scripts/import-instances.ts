@@ -7,11 +7,11 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { main, parseFlags, stringFlag } from './lib/cli.js';
-import { ROOT } from './lib/config.js';
-import { HarnessError, errorMessage } from './lib/errors.js';
-import { instanceToRow, loadInstances, parseInstances } from './lib/instances.js';
-import { DEFAULT_SPECS_FILE, loadSpecs, specFor } from './lib/specs.js';
+import { main, parseFlags, stringFlag } from './lib/cli/flags.js';
+import { ROOT } from './lib/core/config.js';
+import { HarnessError, errorMessage } from './lib/core/errors.js';
+import { instanceToRow, loadInstances, parseInstances } from './lib/task/instances.js';
+import { DEFAULT_SPECS_FILE, loadSpecs, specFor } from './lib/task/specs.js';
 
 const DEFAULT_OUT = path.join(ROOT, 'sandbox', 'instances.jsonl');
 

@@ -3,12 +3,12 @@
  * what is already done, and write a summary. See --help and the README.
  */
 import path from 'node:path';
-import { abortOnSignals, intFlag, listFlag, main, parseFlags, repoPathsFlag, secondsFlag, stringFlag } from './lib/cli.js';
-import { DEFAULT_CONFIG, type HarnessConfig, type StageTimeouts } from './lib/config.js';
-import { HarnessError } from './lib/errors.js';
-import { runBatch, summaryTable, writeSummary, type BatchItem } from './lib/batch.js';
-import { agentOptionsFromArgs, AGENT_BOOLEAN_FLAGS, AGENT_STRING_FLAGS } from './lib/agent/options.js';
-import { loadTaskSet, patchFor, predictionsMode, readPatchFile, type PatchMode } from './lib/taskset.js';
+import { abortOnSignals, intFlag, listFlag, main, parseFlags, repoPathsFlag, secondsFlag, stringFlag } from './lib/cli/flags.js';
+import { DEFAULT_CONFIG, type HarnessConfig, type StageTimeouts } from './lib/core/config.js';
+import { HarnessError } from './lib/core/errors.js';
+import { runBatch, summaryTable, writeSummary, type BatchItem } from './lib/batch/batch.js';
+import { agentOptionsFromArgs, AGENT_BOOLEAN_FLAGS, AGENT_STRING_FLAGS } from './lib/cli/agent-options.js';
+import { loadTaskSet, patchFor, predictionsMode, readPatchFile, type PatchMode } from './lib/task/taskset.js';
 
 const USAGE = `usage: npx tsx scripts/run-many.ts [--tasks FILE | --instances FILE] [options]
 

@@ -4,14 +4,16 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { abortOnSignals, listFlag, parseFlags, repoPathsFlag, secondsFlag, stringFlag, main } from './lib/cli.js';
-import { DEFAULT_CONFIG, type HarnessConfig, type StageTimeouts } from './lib/config.js';
-import { HarnessError } from './lib/errors.js';
-import { recordBadInput, runTask, type PatchInput } from './lib/run.js';
-import { AGENT_BOOLEAN_FLAGS, AGENT_STRING_FLAGS, AGENT_USAGE, agentOptionsFromArgs, type AgentCliOptions } from './lib/agent/options.js';
-import { findTask, makeTask, REF_RULE, refIsSafe, testIsSafe } from './lib/tasks.js';
-import { loadTaskSet, patchFor, predictionsMode, readPatchFile, type PatchMode } from './lib/taskset.js';
-import type { Task } from './lib/types.js';
+import { abortOnSignals, listFlag, parseFlags, repoPathsFlag, secondsFlag, stringFlag, main } from './lib/cli/flags.js';
+import { DEFAULT_CONFIG, type HarnessConfig, type StageTimeouts } from './lib/core/config.js';
+import { HarnessError } from './lib/core/errors.js';
+import { recordBadInput, runTask } from './lib/run/run-task.js';
+import type { PatchInput } from './lib/core/types.js';
+import { AGENT_BOOLEAN_FLAGS, AGENT_STRING_FLAGS, AGENT_USAGE, agentOptionsFromArgs, type AgentCliOptions } from './lib/cli/agent-options.js';
+import { findTask, makeTask, testIsSafe } from './lib/task/tasks.js';
+import { REF_RULE, refIsSafe } from './lib/task/ids.js';
+import { loadTaskSet, patchFor, predictionsMode, readPatchFile, type PatchMode } from './lib/task/taskset.js';
+import type { Task } from './lib/core/types.js';
 
 const USAGE = `usage: npx tsx scripts/run-one.ts --task-id ID [options]
        npx tsx scripts/run-one.ts --repo URL|PATH --ref REF [options]

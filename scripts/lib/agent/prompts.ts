@@ -4,7 +4,7 @@
  */
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { HarnessError } from '../errors.js';
+import { HarnessError } from '../core/errors.js';
 
 export const PROMPTS_FILE = fileURLToPath(new URL('./prompts.md', import.meta.url));
 

@@ -9,23 +9,24 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { AGENT_DEFAULTS, type AgentLimits, type HarnessConfig, type StageTimeouts } from '../config.js';
-import { disconnectNetwork, execIn, type Container } from '../docker.js';
-import { EXIT_CODES, HarnessError, errorMessage } from '../errors.js';
-import { sha256 } from '../patch.js';
-import { pytestCommand, tailLinesOf } from '../pytest.js';
-import { patchFilesOf, type InstanceTask } from '../instances.js';
-import { appendPrediction } from '../predictions.js';
-import { blankResult, cacheKey, effectiveTimeouts, isInstanceTask, newRunId, runTask, type RunOutcome } from '../run.js';
-import { writeResult, type RunResult } from '../result.js';
-import { prepare, startContainer, stopContainer, type Prepared } from '../sandbox.js';
-import { clone, install, runPytest, type StageEnv, type StageRun } from '../stages.js';
-import type { Task, TestSummary } from '../types.js';
+import { AGENT_DEFAULTS, type AgentLimits, type HarnessConfig, type StageTimeouts } from '../core/config.js';
+import { disconnectNetwork, execIn, type Container } from '../engine/docker.js';
+import { EXIT_CODES, HarnessError, errorMessage } from '../core/errors.js';
+import { pytestCommand, tailLinesOf } from '../testing/pytest.js';
+import { isInstanceTask, type InstanceTask } from '../task/instances.js';
+import { appendPrediction } from '../task/predictions.js';
+import { blankResult, cacheKey, effectiveTimeouts, newRunId, runTask, type RunOutcome } from '../run/run-task.js';
+import { writeResult, type RunResult } from '../run/result.js';
+import { prepare, startContainer, stopContainer, type Prepared } from '../run/sandbox.js';
+import { clone, install, runPytest, type StageEnv, type StageRun } from '../run/stages.js';
+import type { Task, TestSummary } from '../core/types.js';
 import { agentLoop, type StopReason } from './loop.js';
 import { ModelClient, modelName, type ModelSettings } from './model.js';
 import { Prompts } from './prompts.js';
 import { Toolbox } from './tools.js';
 import { Trajectory } from './trajectory.js';
+import { sha256 } from '../core/values.js';
+import { patchFilesOf } from '../core/diff.js';
 
 export interface AgentRunOptions {
   cfg: HarnessConfig;

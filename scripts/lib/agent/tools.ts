@@ -11,12 +11,12 @@
  * harness failing (engine gone) throws.
  */
 import type { ChatCompletionTool } from 'openai/resources/chat/completions';
-import type { AgentLimits, StageTimeouts } from '../config.js';
-import { disconnectNetwork, docker, execIn } from '../docker.js';
-import { errorMessage } from '../errors.js';
-import type { Prepared } from '../sandbox.js';
-import { applyPatch, clone, install, runPytest, type StageEnv, type StageRun } from '../stages.js';
-import type { StageRecord, Task, TestSummary } from '../types.js';
+import type { AgentLimits, StageTimeouts } from '../core/config.js';
+import { disconnectNetwork, docker, execIn } from '../engine/docker.js';
+import { errorMessage } from '../core/errors.js';
+import type { Prepared } from '../run/sandbox.js';
+import { applyPatch, clone, install, runPytest, type StageEnv, type StageRun } from '../run/stages.js';
+import type { StageRecord, Task, TestSummary } from '../core/types.js';
 import { truncate, type Prompts } from './prompts.js';
 
 interface Property {

@@ -1,0 +1,120 @@
+/**
+ * Small shared pieces of the entry scripts: strict flag parsing on top of
+ * minimist, number validation that names the flag and the value, and the one
+ * place where HarnessError is turned into a message and an exit code.
+ */
+import path from 'node:path';
+import minimist from 'minimist';
+import { MAX_STAGE_SECONDS, validSeconds } from '../core/config.js';
+import { HarnessError, errorMessage } from '../core/errors.js';
+
+export interface FlagSpec {
+  string?: string[];
+  boolean?: string[];
+  alias?: Record<string, string>;
+  default?: Record<string, unknown>;
+}
+
+/** Parse argv; an unknown flag is a usage error naming it. */
+export function parseFlags(argv: string[], spec: FlagSpec): minimist.ParsedArgs {
+  const known = new Set([...(spec.string ?? []), ...(spec.boolean ?? []), ...Object.keys(spec.alias ?? {}), ...Object.values(spec.alias ?? {})]);
+  const unknown: string[] = [];
+  const args = minimist(argv, {
+    string: spec.string,
+    boolean: spec.boolean,
+    alias: spec.alias,
+    default: spec.default,
+    unknown: (arg) => {
+      if (arg.startsWith('-')) unknown.push(arg.replace(/=.*/, ''));
+      return !arg.startsWith('-');
+    },
+  });
+  if (unknown.length) throw new HarnessError('usage', `unknown option ${unknown[0]} (see --help)`);
+  for (const name of known) {
+    const v = args[name];
+    if (Array.isArray(v) && (spec.string ?? []).includes(name) && !REPEATABLE.has(name)) {
+      throw new HarnessError('usage', `--${name} given more than once`);
+    }
+  }
+  return args;
+}
+
+/** Flags that may be given several times (collected into a list). */
+const REPEATABLE = new Set(['tests', 'k', 'specs', 'repo-path']);
+
+/** A positive number of seconds, or undefined when the flag is absent. */
+export function secondsFlag(args: minimist.ParsedArgs, name: string): number | undefined {
+  const raw = args[name];
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  if (raw === '' || !validSeconds(n)) {
+    throw new HarnessError('usage', `--${name} must be a positive number of seconds up to ${MAX_STAGE_SECONDS}, got "${raw}"`);
+  }
+  return n;
+}
+
+/** A positive integer, or the default. */
+export function intFlag(args: minimist.ParsedArgs, name: string, fallback: number): number {
+  const raw = args[name];
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n <= 0) throw new HarnessError('usage', `--${name} must be a positive integer, got "${raw}"`);
+  return n;
+}
+
+/** A string flag given once, or null. */
+export function stringFlag(args: minimist.ParsedArgs, name: string): string | null {
+  const v = args[name];
+  if (v === undefined || v === null) return null;
+  if (typeof v !== 'string' || v === '') throw new HarnessError('usage', `--${name} needs a value`);
+  return v;
+}
+
+/** Every value of a repeatable flag, as strings. */
+export function listFlag(args: minimist.ParsedArgs, name: string): string[] {
+  const v = args[name];
+  return v === undefined ? [] : (Array.isArray(v) ? v : [v]).map(String);
+}
+
+/** `--repo-path owner/name=PATH` values as a map (paths made absolute). */
+export function repoPathsFlag(args: minimist.ParsedArgs): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const v of listFlag(args, 'repo-path')) {
+    const m = /^([A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+)=(.+)$/.exec(v);
+    if (!m) throw new HarnessError('usage', `--repo-path must look like owner/name=PATH, got "${v}"`);
+    out[m[1]!] = path.resolve(m[2]!);
+  }
+  return out;
+}
+
+/**
+ * Ctrl-C and SIGTERM abort the returned controller (once, with a line saying
+ * what happens now) instead of killing the process: the run still removes its
+ * containers and writes its results.
+ */
+export function abortOnSignals(doing: string): AbortController {
+  const controller = new AbortController();
+  const onSignal = () => {
+    if (!controller.signal.aborted) process.stderr.write(`\ninterrupted: ${doing}\n`);
+    controller.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return controller;
+}
+
+/** Run an entry script's main; HarnessError becomes `error: <message>` and its exit code, anything else exit 3. */
+export async function main(fn: () => Promise<number>): Promise<void> {
+  try {
+    process.exitCode = await fn();
+  } catch (err) {
+    if (err instanceof HarnessError) {
+      process.stderr.write(`error: ${err.message}\n`);
+      process.exitCode = err.exitCode;
+    } else {
+      process.stderr.write(`internal error: ${errorMessage(err)}\n`);
+      if (process.env.SWE_HARNESS_DEBUG) console.error(err);
+      process.exitCode = 3;
+    }
+  }
+}

@@ -1,0 +1,80 @@
+/**
+ * The container a task runs in, shared by run-one and the agent: resolve the
+ * image and the repository, start a labelled, limited container with the
+ * repository mounted (local) or the network on (remote), and remove it.
+ */
+import type { HarnessConfig, StageTimeouts } from '../core/config.js';
+import { createContainer, containerName, removeContainer } from '../engine/docker.js';
+import { resolveImage, type ImageInfo } from '../engine/image.js';
+import { resolveRepo, type RepoSource } from '../source/repo.js';
+import { SOURCE_MOUNT, type StageEnv } from './stages.js';
+import type { Task } from '../core/types.js';
+
+export interface Prepared {
+  image: ImageInfo;
+  source: RepoSource;
+  /** What the clone stage clones from, inside the container. */
+  cloneSource: string;
+  /** Remote clone or an install that asked for it: the container starts on the bridge network. */
+  network: boolean;
+}
+
+/**
+ * Resolve image and repository (in parallel: both are on every run's path).
+ * @throws HarnessError('image') for a missing image, ('usage') for a bad repo.
+ */
+export async function prepare(
+  task: Task,
+  cfg: HarnessConfig,
+  requestedImage: string | null,
+  log?: (line: string) => void,
+  signal?: AbortSignal,
+): Promise<Prepared> {
+  const [image, source] = await Promise.all([
+    resolveImage(requestedImage ?? task.image ?? null),
+    resolveRepo(task.repo, {
+      reposDir: cfg.reposDir,
+      repoCache: cfg.repoCache,
+      repoPaths: cfg.repoPaths,
+      ref: task.ref,
+      mirrorTimeoutS: cfg.mirrorTimeoutSeconds,
+      log,
+      signal,
+    }),
+  ]);
+  return {
+    image,
+    source,
+    cloneSource: source.kind === 'local' ? SOURCE_MOUNT : source.url,
+    network: source.kind === 'remote' || task.install_network,
+  };
+}
+
+/** Start the run's container; the returned env is what every stage takes. */
+export async function startContainer(
+  prep: Prepared,
+  opts: { cfg: HarnessConfig; runId: string; runDir: string | null; signal?: AbortSignal },
+): Promise<StageEnv> {
+  const container = await createContainer({
+    image: prep.image.name,
+    runId: opts.runId,
+    limits: opts.cfg.container,
+    network: prep.network,
+    mounts: prep.source.kind === 'local' ? [{ host: prep.source.hostPath, container: SOURCE_MOUNT }] : [],
+  });
+  return { container, cfg: opts.cfg, logDir: opts.runDir, signal: opts.signal };
+}
+
+/**
+ * Seconds a run's container must live at least: every stage at its limit plus
+ * a margin. The dead-man's switch must never end a run that is within its limits.
+ */
+export function minimumTtl(t: StageTimeouts): number {
+  // clone + install + tests before/after + two patch applications (each under the test limit)
+  return Math.ceil(t.clone + t.install + 4 * t.test + 300);
+}
+
+/** Remove the run's container by name: also right when `docker run` raced a Ctrl-C. Never throws. */
+export function stopContainer(runId: string): Promise<void> {
+  return removeContainer(containerName(runId));
+}
