@@ -17,6 +17,11 @@
  * over the repo default (`env` and `timeouts` key by key, other fields
  * replaced).
  *
+ * `specs/swebench.json` holds SWE-bench's own table (every repo/version of
+ * Lite and Verified) with the fields it needs beyond the harness's:
+ * `log_parser`, `python`, `packages`, `pip_packages`, `eval_commands`,
+ * `workdir` and `env_prelude` (the prebuilt-image layout).
+ *
  * Errors are HarnessError('task') naming the file and the JSON path, e.g.
  *   specs.json: "psf/requests".versions."2.0".install must be a string, got 3
  */
@@ -43,7 +48,25 @@ export interface EnvSpec {
   install_network?: boolean;
   /** Per-stage time limits in seconds (remote clones and real installs need more than the defaults). */
   timeouts?: { clone?: number; install?: number; test?: number };
+  /** Which log parser reads the test output (SWE-bench's MAP_REPO_TO_PARSER, by name; see LOG_PARSER_NAMES). */
+  log_parser?: LogParserName;
+  /** Python version SWE-bench built the environment with (`"3.9"`). */
+  python?: string;
+  /** SWE-bench's `packages`: conda packages, or `requirements.txt` / `environment.yml`. */
+  packages?: string;
+  /** SWE-bench's `pip_packages`: pip requirements installed into the environment. */
+  pip_packages?: string[];
+  /** SWE-bench's `eval_commands`: shell lines run before the tests (locale exports...). */
+  eval_commands?: string[];
+  /** Absolute path of the repository inside a prebuilt image (SWE-bench: `/testbed`). */
+  workdir?: string;
+  /** Shell prefix that enters the test environment (SWE-bench: `source /opt/miniconda3/bin/activate && conda activate testbed`). */
+  env_prelude?: string;
 }
+
+/** Log parser names a spec may name (the registry in testing/parsers implements exactly these). */
+export const LOG_PARSER_NAMES = ['pytest', 'pytest_options', 'pytest_v2', 'matplotlib', 'seaborn', 'django', 'sympy'] as const;
+export type LogParserName = (typeof LOG_PARSER_NAMES)[number];
 
 export interface RepoSpecs {
   /** Spec for every version (null: none). */
@@ -58,7 +81,23 @@ export type Specs = Map<string, RepoSpecs>;
 /** The shipped specs file. */
 export const DEFAULT_SPECS_FILE = path.join(ROOT, 'specs', 'default.json');
 
-const SPEC_KEYS = ['image', 'install', 'env', 'test_cmd', 'pre_install', 'install_network', 'timeouts'] as const;
+const SPEC_KEYS = [
+  'image',
+  'install',
+  'env',
+  'test_cmd',
+  'pre_install',
+  'install_network',
+  'timeouts',
+  'log_parser',
+  'python',
+  'packages',
+  'pip_packages',
+  'eval_commands',
+  'workdir',
+  'env_prelude',
+] as const;
+const PYTHON_VERSION_RE = /^\d+\.\d+(?:\.\d+)?$/;
 const TIMEOUT_KEYS = ['clone', 'install', 'test'] as const;
 const ENV_NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
@@ -90,7 +129,7 @@ function validateSpec(value: unknown, source: string, at: string): EnvSpec {
   if (!isPlainObject(value)) bad(source, at, 'must be an object', value);
   checkKeys(value, SPEC_KEYS, source, at);
   const spec: EnvSpec = {};
-  const str = (key: 'image' | 'install' | 'test_cmd'): void => {
+  const str = (key: 'image' | 'install' | 'test_cmd' | 'packages' | 'workdir' | 'env_prelude' | 'python'): void => {
     const v = value[key];
     if (v === undefined) return;
     if (typeof v !== 'string' || v.trim() === '') bad(source, join(at, key), 'must be a string', v);
@@ -113,13 +152,35 @@ function validateSpec(value: unknown, source: string, at: string): EnvSpec {
     }
     spec.env = env;
   }
-  if (value.pre_install !== undefined) {
-    const preAt = join(at, 'pre_install');
-    if (!Array.isArray(value.pre_install)) bad(source, preAt, 'must be an array of strings', value.pre_install);
-    spec.pre_install = value.pre_install.map((c: unknown, i: number) => {
-      if (typeof c !== 'string' || c.trim() === '') bad(source, `${preAt}[${i}]`, 'must be a string', c);
+  const list = (key: 'pre_install' | 'pip_packages' | 'eval_commands'): void => {
+    const v = value[key];
+    if (v === undefined) return;
+    const listAt = join(at, key);
+    if (!Array.isArray(v)) bad(source, listAt, 'must be an array of strings', v);
+    spec[key] = v.map((c: unknown, i: number) => {
+      if (typeof c !== 'string' || c.trim() === '') bad(source, `${listAt}[${i}]`, 'must be a string', c);
       return c;
     });
+  };
+  list('pre_install');
+  list('pip_packages');
+  list('eval_commands');
+  str('packages');
+  str('env_prelude');
+  str('workdir');
+  if (spec.workdir !== undefined && (!spec.workdir.startsWith('/') || /\s/.test(spec.workdir))) {
+    bad(source, join(at, 'workdir'), 'must be an absolute path without whitespace', spec.workdir);
+  }
+  str('python');
+  if (spec.python !== undefined && !PYTHON_VERSION_RE.test(spec.python)) {
+    bad(source, join(at, 'python'), 'must be a Python version such as "3.9"', spec.python);
+  }
+  if (value.log_parser !== undefined) {
+    const lp = value.log_parser;
+    if (typeof lp !== 'string' || !(LOG_PARSER_NAMES as readonly string[]).includes(lp)) {
+      bad(source, join(at, 'log_parser'), `must be one of ${LOG_PARSER_NAMES.join(', ')}`, lp);
+    }
+    spec.log_parser = lp as LogParserName;
   }
   if (value.install_network !== undefined) {
     if (typeof value.install_network !== 'boolean') bad(source, join(at, 'install_network'), 'must be true or false', value.install_network);
@@ -227,6 +288,8 @@ function cloneSpec(s: EnvSpec): EnvSpec {
   const c: EnvSpec = { ...s };
   if (s.env) c.env = { ...s.env };
   if (s.pre_install) c.pre_install = [...s.pre_install];
+  if (s.pip_packages) c.pip_packages = [...s.pip_packages];
+  if (s.eval_commands) c.eval_commands = [...s.eval_commands];
   if (s.timeouts) c.timeouts = { ...s.timeouts };
   return c;
 }
