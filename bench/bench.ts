@@ -25,7 +25,7 @@ import { abortOnSignals, intFlag, main, parseFlags, stringFlag } from '../script
 import { DEFAULT_CONFIG, ROOT } from '../scripts/lib/core/config.js';
 import { HarnessError } from '../scripts/lib/core/errors.js';
 import { ensureFixture, fixtureName } from '../scripts/lib/source/fixtures.js';
-import { resolveImage, type ImageInfo } from '../scripts/lib/engine/image.js';
+import { resolveImage, type ImageInfo } from '../scripts/lib/engine/images.js';
 import type { RunResult } from '../scripts/lib/run/result.js';
 import { runTask } from '../scripts/lib/run/run-task.js';
 import { findTask, loadTasks, resolveTaskPatchPath } from '../scripts/lib/task/tasks.js';

@@ -1,12 +1,10 @@
 /**
- * npm run build-image [-- --force] [-- --flavour auto|registry|offline]
- *
- * Builds the harness image (or keeps the one built from the current recipe)
- * and prints its name and Python version. See scripts/lib/image.ts.
+ * build-image: build the harness image, or keep the one built from the current
+ * recipe, and print its name and Python version (scripts/lib/engine/image.ts).
  */
 import { main, parseFlags } from './lib/cli/flags.js';
 import { HarnessError } from './lib/core/errors.js';
-import { buildImage } from './lib/engine/image.js';
+import { buildImage } from './lib/engine/image-build.js';
 
 const USAGE = `usage: npm run build-image -- [--force] [--flavour auto|registry|offline]
 

@@ -3,12 +3,15 @@
  * what is already done, and write a summary. See --help and the README.
  */
 import path from 'node:path';
-import { abortOnSignals, intFlag, listFlag, main, parseFlags, repoPathsFlag, secondsFlag, stringFlag } from './lib/cli/flags.js';
-import { DEFAULT_CONFIG, type HarnessConfig, type StageTimeouts } from './lib/core/config.js';
+import type minimist from 'minimist';
+import { abortOnSignals, intFlag, main, parseFlags, stringFlag } from './lib/cli/flags.js';
+import { configFlags, patchModeFlags, patchOrError, RUN_BOOLEAN_FLAGS, RUN_STRING_FLAGS, stageTimeoutsFlags, taskSetFlags } from './lib/cli/run-flags.js';
+import type { HarnessConfig, StageTimeouts } from './lib/core/config.js';
 import { HarnessError } from './lib/core/errors.js';
-import { runBatch, summaryTable, writeSummary, type BatchItem } from './lib/batch/batch.js';
+import { runBatch, summaryTable, writeSummary, type BatchItem, type BatchOptions, type BatchSummary } from './lib/batch/batch.js';
 import { agentOptionsFromArgs, AGENT_BOOLEAN_FLAGS, AGENT_STRING_FLAGS } from './lib/cli/agent-options.js';
-import { loadTaskSet, patchFor, predictionsMode, readPatchFile, type PatchMode } from './lib/task/taskset.js';
+import { loadTaskSet, type PatchMode } from './lib/task/taskset.js';
+import type { Task } from './lib/core/types.js';
 
 const USAGE = `usage: npx tsx scripts/run-many.ts [--tasks FILE | --instances FILE] [options]
 
@@ -41,13 +44,13 @@ Exit codes: 0 every task resolved/passed, 1 some did not (per-task errors, engin
             problems included: each is in its result and the summary), 2 bad input, 130 interrupted.`;
 
 const FLAGS = {
-  string: ['tasks', 'instances', 'specs', 'slice', 'filter', 'predictions', 'patch', 'workers', 'image', 'repo-cache', 'repo-path',
-    'clone-timeout', 'install-timeout', 'test-timeout', 'runs-dir', 'summary'],
-  boolean: ['gold', 'task-patch', 'redo-existing', 'json', 'help'],
+  string: [...RUN_STRING_FLAGS, 'slice', 'filter', 'workers', 'summary', ...AGENT_STRING_FLAGS],
+  boolean: [...RUN_BOOLEAN_FLAGS, 'redo-existing', ...AGENT_BOOLEAN_FLAGS],
   alias: { h: 'help' },
+  default: { 'tool-calls': true },
 };
-FLAGS.string.push(...AGENT_STRING_FLAGS);
-FLAGS.boolean.push(...AGENT_BOOLEAN_FLAGS);
+
+type Args = minimist.ParsedArgs;
 
 /** Python-style slice bounds. */
 export function parseSlice(spec: string, n: number): [number, number] {
@@ -57,15 +60,9 @@ export function parseSlice(spec: string, n: number): [number, number] {
   return [at(m[1]!, 0), at(m[2]!, n)];
 }
 
-await main(async () => {
-  const args = parseFlags(process.argv.slice(2), { ...FLAGS, default: { 'tool-calls': true } });
-  if (args.help) {
-    process.stdout.write(`${USAGE}\n`);
-    return 0;
-  }
-  if (args._.length) throw new HarnessError('usage', `unexpected argument "${args._[0]}" (see --help)`);
-
-  let tasks = await loadTaskSet({ tasksFile: stringFlag(args, 'tasks'), instancesFile: stringFlag(args, 'instances'), specsFiles: listFlag(args, 'specs') });
+/** The tasks of the file that --filter and --slice keep. */
+async function selectTasks(args: Args): Promise<Task[]> {
+  let tasks = await loadTaskSet(taskSetFlags(args));
   const filter = stringFlag(args, 'filter');
   if (filter) {
     let re: RegExp;
@@ -79,75 +76,71 @@ await main(async () => {
   const slice = stringFlag(args, 'slice');
   if (slice) tasks = tasks.slice(...parseSlice(slice, tasks.length));
   if (tasks.length === 0) throw new HarnessError('usage', 'no task left to run after --filter/--slice');
+  return tasks;
+}
 
-  const chosen = [args.gold || args['task-patch'], args.predictions, args.patch].filter(Boolean).length;
-  if (chosen > 1) throw new HarnessError('usage', 'give at most one of --predictions, --gold/--task-patch, --patch');
-  const patchFile = stringFlag(args, 'patch');
-  const predictions = stringFlag(args, 'predictions');
-  const mode: PatchMode = predictions
-    ? await predictionsMode(predictions)
-    : args.gold || args['task-patch']
-      ? { kind: 'task' }
-      : patchFile
-        ? { kind: 'file', patch: { text: readPatchFile(patchFile, '--patch'), source: patchFile } }
-        : { kind: 'none' };
+/** Each task with its patch; with predictions, only the predicted tasks (SWE-bench evaluates those). */
+function batchItems(tasks: Task[], mode: PatchMode): BatchItem[] {
   if (mode.kind === 'predictions') {
-    // SWE-bench evaluates the instances that were predicted; the rest are not part of this batch.
     tasks = tasks.filter((t) => mode.preds.has(t.task_id));
-    if (tasks.length === 0) throw new HarnessError('usage', `no task has a prediction in ${predictions}`);
+    if (tasks.length === 0) throw new HarnessError('usage', `no task has a prediction in ${mode.file}`);
   }
-  const items: BatchItem[] = tasks.map((task) => {
-    try {
-      return { task, patch: patchFor(task, mode) };
-    } catch (err) {
-      return { task, patch: err as HarnessError };
-    }
-  });
+  return tasks.map((task) => ({ task, patch: patchOrError(task, mode) }));
+}
 
-  const timeouts: Partial<StageTimeouts> = {};
-  for (const stage of ['clone', 'install', 'test'] as const) {
-    const s = secondsFlag(args, `${stage}-timeout`);
-    if (s !== undefined) timeouts[stage] = s;
-  }
-  const runsDir = path.resolve(stringFlag(args, 'runs-dir') ?? DEFAULT_CONFIG.runsDir);
-  const cfg: HarnessConfig = {
-    ...DEFAULT_CONFIG,
-    runsDir,
-    repoCache: stringFlag(args, 'repo-cache') ? path.resolve(stringFlag(args, 'repo-cache')!) : null,
-    repoPaths: repoPathsFlag(args),
-  };
-  const workers = intFlag(args, 'workers', 1);
+/** With --agent, how each item runs and the mode folded into cache keys; else plain runs. */
+async function agentRunner(args: Args, image: string | null, timeouts: Partial<StageTimeouts>, runsDir: string): Promise<Pick<BatchOptions, 'runOne' | 'mode'>> {
   const agent = agentOptionsFromArgs(args);
-  const image = stringFlag(args, 'image');
+  if (!agent) return {};
   // Loaded only for --agent: it pulls in the openai SDK, about a second of start-up.
-  const agentLib = agent ? await import('./lib/agent/run.js') : null;
-  const runAgentItem = agent
-    ? (item: BatchItem, c: HarnessConfig, signal: AbortSignal) =>
-        agentLib!.runAgent(item.task, { ...agent, cfg: c, image, timeouts, signal, predsFile: agent.predsFile ?? path.join(runsDir, 'preds.json') })
-    : undefined;
+  const { runAgent, agentMode } = await import('./lib/agent/run.js');
+  const predsFile = agent.predsFile ?? path.join(runsDir, 'preds.json');
+  return {
+    runOne: (item: BatchItem, cfg: HarnessConfig, signal: AbortSignal) => runAgent(item.task, { ...agent, cfg, image, timeouts, signal, predsFile }),
+    mode: agentMode(agent.model, agent.limits, agent.toolCalls),
+  };
+}
+
+/** On a terminal one line is rewritten; elsewhere each completion is a line (the last one is not repeated). */
+function progressLine(line: string, final: boolean): void {
+  if (process.stderr.isTTY) process.stderr.write(`\r\x1b[2K${line}${final ? '\n' : ''}`);
+  else if (!final) process.stderr.write(`${line}\n`);
+}
+
+function report(args: Args, summary: BatchSummary, runsDir: string): void {
+  const summaryFile = path.resolve(stringFlag(args, 'summary') ?? path.join(runsDir, 'summary.json'));
+  writeSummary(summaryFile, summary);
+  if (args.json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
+  process.stderr.write(`${summaryTable(summary)}\nsummary: ${path.relative(process.cwd(), summaryFile)}\n`);
+}
+
+await main(async () => {
+  const args = parseFlags(process.argv.slice(2), FLAGS);
+  if (args.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  if (args._.length) throw new HarnessError('usage', `unexpected argument "${args._[0]}" (see --help)`);
+  const tasks = await selectTasks(args);
+  const items = batchItems(tasks, await patchModeFlags(args, { stdin: false }));
+  const timeouts = stageTimeoutsFlags(args);
+  const cfg = configFlags(args);
+  const workers = intFlag(args, 'workers', 1);
+  const image = stringFlag(args, 'image');
+  const agent = await agentRunner(args, image, timeouts, cfg.runsDir);
 
   const controller = abortOnSignals('finishing the runs in flight (their containers are removed)...');
-
-  const tty = process.stderr.isTTY;
   const summary = await runBatch(items, {
     cfg,
     workers,
     image,
     timeouts,
-    runOne: runAgentItem,
-    mode: agent ? agentLib!.agentMode(agent.model, agent.limits, agent.toolCalls) : undefined,
+    ...agent,
     redoExisting: Boolean(args['redo-existing']),
     signal: controller.signal,
-    // On a terminal one line is rewritten; elsewhere each completion is a line (the last one is not repeated).
-    progress: (line, final) => {
-      if (tty) process.stderr.write(`\r\x1b[2K${line}${final ? '\n' : ''}`);
-      else if (!final) process.stderr.write(`${line}\n`);
-    },
+    progress: progressLine,
   });
-  const summaryFile = path.resolve(stringFlag(args, 'summary') ?? path.join(runsDir, 'summary.json'));
-  writeSummary(summaryFile, summary);
-  if (args.json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
-  process.stderr.write(`${summaryTable(summary)}\nsummary: ${path.relative(process.cwd(), summaryFile)}\n`);
+  report(args, summary, cfg.runsDir);
   if (summary.interrupted) return 130;
   return summary.resolved === summary.tasks.length ? 0 : 1;
 });

@@ -2,18 +2,18 @@
  * run-one: run one task in Docker — clone → install → (tests → patch) → tests —
  * and write sandbox/runs/<run id>/result.json. See --help and the README.
  */
-import fs from 'node:fs';
 import path from 'node:path';
-import { abortOnSignals, listFlag, parseFlags, repoPathsFlag, secondsFlag, stringFlag, main } from './lib/cli/flags.js';
-import { DEFAULT_CONFIG, type HarnessConfig, type StageTimeouts } from './lib/core/config.js';
+import type minimist from 'minimist';
+import { abortOnSignals, listFlag, parseFlags, stringFlag, main } from './lib/cli/flags.js';
+import { configFlags, patchModeFlags, RUN_BOOLEAN_FLAGS, RUN_STRING_FLAGS, stageTimeoutsFlags, taskSetFlags } from './lib/cli/run-flags.js';
+import { DEFAULT_CONFIG, type HarnessConfig } from './lib/core/config.js';
 import { HarnessError } from './lib/core/errors.js';
-import { recordBadInput, runTask } from './lib/run/run-task.js';
-import type { PatchInput } from './lib/core/types.js';
+import { recordBadInput, runTask, type RunOptions } from './lib/run/run-task.js';
+import type { PatchInput, Task } from './lib/core/types.js';
 import { AGENT_BOOLEAN_FLAGS, AGENT_STRING_FLAGS, AGENT_USAGE, agentOptionsFromArgs, type AgentCliOptions } from './lib/cli/agent-options.js';
 import { findTask, makeTask, testIsSafe } from './lib/task/tasks.js';
-import { REF_RULE, refIsSafe } from './lib/task/ids.js';
-import { loadTaskSet, patchFor, predictionsMode, readPatchFile, type PatchMode } from './lib/task/taskset.js';
-import type { Task } from './lib/core/types.js';
+import { ID_RE, REF_RULE, refIsSafe } from './lib/task/ids.js';
+import { loadTaskSet, patchFor } from './lib/task/taskset.js';
 
 const USAGE = `usage: npx tsx scripts/run-one.ts --task-id ID [options]
        npx tsx scripts/run-one.ts --repo URL|PATH --ref REF [options]
@@ -49,18 +49,30 @@ Exit codes: 0 passed, 1 failed, 2 bad input, 3 error (engine, image, clone, inst
             4 timeout, 5 patch rejected or failed, 130 interrupted.`;
 
 const FLAGS = {
-  string: ['task-id', 'tasks', 'instances', 'specs', 'repo', 'ref', 'k', 'tests', 'install', 'patch', 'predictions', 'image',
-    'clone-timeout', 'install-timeout', 'test-timeout', 'runs-dir', 'repo-cache', 'repo-path'],
-  boolean: ['json', 'quiet', 'help', 'task-patch', 'gold', 'before'],
+  string: [...RUN_STRING_FLAGS, 'task-id', 'repo', 'ref', 'k', 'tests', 'install', ...AGENT_STRING_FLAGS],
+  // --no-tool-calls is minimist's negation of the agent's tool-calls.
+  boolean: [...RUN_BOOLEAN_FLAGS, 'quiet', 'before', ...AGENT_BOOLEAN_FLAGS],
   alias: { h: 'help' },
+  default: { 'tool-calls': true },
 };
-// The runner agent's flags (scripts/lib/agent/options.ts); --no-tool-calls negates tool-calls.
-FLAGS.string.push(...AGENT_STRING_FLAGS);
-FLAGS.boolean.push(...AGENT_BOOLEAN_FLAGS);
-const AGENT_DEFAULT_FLAGS = { 'tool-calls': true };
+
+type Args = minimist.ParsedArgs;
+
+/** What to run besides the task: the agent's options, or the patch; and the stage limits. */
+interface Plan {
+  agent: AgentCliOptions | null;
+  patch: PatchInput | null;
+  timeouts: RunOptions['timeouts'];
+}
+
+/** `-k EXPR` (repeatable, joined with "and"), or null. */
+function pytestK(args: Args): string | null {
+  const k = listFlag(args, 'k', { nonEmpty: true });
+  return k.length ? k.join(' and ') : null;
+}
 
 /** Values given on the command line get the checks a tasks file gets. */
-function checkedFlags(args: ReturnType<typeof parseFlags>): { ref: string | null; tests: string[] } {
+function checkedFlags(args: Args): { ref: string | null; tests: string[] } {
   const ref = stringFlag(args, 'ref');
   if (ref !== null && !refIsSafe(ref)) throw new HarnessError('usage', `--ref ${REF_RULE}, got "${ref}"`);
   const tests = listFlag(args, 'tests');
@@ -69,112 +81,85 @@ function checkedFlags(args: ReturnType<typeof parseFlags>): { ref: string | null
   return { ref, tests };
 }
 
-async function taskFromArgs(args: ReturnType<typeof parseFlags>): Promise<Task> {
-  const { ref, tests } = checkedFlags(args);
+/** The task: from the tasks or instances file, refined by direct flags; or made from --repo and --ref. */
+async function taskFromArgs(args: Args): Promise<Task> {
   const repo = stringFlag(args, 'repo');
+  if (stringFlag(args, 'instances') && (repo || args.ref !== undefined)) {
+    throw new HarnessError('usage', 'give --instances or --repo/--ref, not both (an instance names its repository and commit)');
+  }
+  return repo ? adhocTask(args, repo) : fileTask(args);
+}
+
+async function fileTask(args: Args): Promise<Task> {
+  const { ref, tests } = checkedFlags(args);
   const taskId = stringFlag(args, 'task-id');
-  if (!repo) {
-    if (!taskId) throw new HarnessError('usage', 'give --task-id ID, or --repo and --ref (see --help)');
-    const tasks = await loadTaskSet({
-      tasksFile: stringFlag(args, 'tasks'),
-      instancesFile: stringFlag(args, 'instances'),
-      specsFiles: listFlag(args, 'specs'),
-    });
-    const task = findTask(tasks, taskId);
-    // Direct flags refine a task from the file.
-    const k = listFlag(args, 'k');
-    const install = stringFlag(args, 'install');
-    return {
-      ...task,
-      ...(ref ? { ref } : {}),
-      ...(k.length ? { pytest_k: k.join(' and ') } : {}),
-      ...(tests.length ? { tests } : {}),
-      ...(install ? { install } : {}),
-    };
-  }
-  if (!ref) throw new HarnessError('usage', '--repo needs --ref (a commit, tag or branch)');
-  const id = taskId ?? `adhoc-${path.basename(repo.replace(/\.git$/, '').replace(/\/+$/, '')).replace(/[^A-Za-z0-9._-]/g, '_')}`;
-  if (!/^[A-Za-z0-9._-]+$/.test(id)) throw new HarnessError('usage', `--task-id "${id}" may only hold letters, digits, ".", "_" and "-"`);
-  const k = listFlag(args, 'k');
-  return makeTask({
-    task_id: id,
-    repo,
-    ref,
-    pytest_k: k.length ? k.join(' and ') : null,
-    tests,
-    install: stringFlag(args, 'install'),
-  });
-}
-
-async function readPatch(args: ReturnType<typeof parseFlags>, task: Task): Promise<PatchInput | null> {
-  const file = stringFlag(args, 'patch');
-  const predictions = stringFlag(args, 'predictions');
-  const own = Boolean(args['task-patch'] || args.gold);
-  if ([file, predictions, own].filter(Boolean).length > 1) throw new HarnessError('usage', 'give one of --patch, --predictions, --task-patch/--gold');
-  if (file === '-') return { text: fs.readFileSync(0, 'utf8'), source: '-' };
-  const mode: PatchMode = predictions
-    ? await predictionsMode(predictions)
-    : own
-      ? { kind: 'task' }
-      : file
-        ? { kind: 'file', patch: { text: readPatchFile(file, '--patch'), source: file } }
-        : { kind: 'none' };
-  return patchFor(task, mode);
-}
-
-await main(async () => {
-  const args = parseFlags(process.argv.slice(2), { ...FLAGS, default: AGENT_DEFAULT_FLAGS });
-  if (args.help) {
-    process.stdout.write(`${USAGE}\n\n${AGENT_USAGE}\n`);
-    return 0;
-  }
-  if (args._.length) throw new HarnessError('usage', `unexpected argument "${args._[0]}" (see --help)`);
-  const task = await taskFromArgs(args);
-  const runsDir = stringFlag(args, 'runs-dir');
-  const repoCache = stringFlag(args, 'repo-cache');
-  const cfg: HarnessConfig = {
-    ...DEFAULT_CONFIG,
-    ...(runsDir ? { runsDir: path.resolve(runsDir) } : {}),
-    repoCache: repoCache ? path.resolve(repoCache) : null,
-    repoPaths: repoPathsFlag(args),
+  if (!taskId) throw new HarnessError('usage', 'give --task-id ID, or --repo and --ref (see --help)');
+  const task = findTask(await loadTaskSet(taskSetFlags(args)), taskId);
+  const k = pytestK(args);
+  const install = stringFlag(args, 'install');
+  return {
+    ...task,
+    ...(ref ? { ref } : {}),
+    ...(k ? { pytest_k: k } : {}),
+    ...(tests.length ? { tests } : {}),
+    ...(install ? { install } : {}),
   };
-  let patch: PatchInput | null;
-  let timeouts: Partial<StageTimeouts>;
-  let agent: AgentCliOptions | null;
+}
+
+function adhocTask(args: Args, repo: string): Task {
+  const unused = ['tasks', 'specs'].find((f) => args[f] !== undefined);
+  if (unused) throw new HarnessError('usage', `--${unused} is not used with --repo (the task comes from the flags)`);
+  const { ref, tests } = checkedFlags(args);
+  if (!ref) throw new HarnessError('usage', '--repo needs --ref (a commit, tag or branch)');
+  const taskId = stringFlag(args, 'task-id');
+  const id = taskId ?? `adhoc-${path.basename(repo.replace(/\.git$/, '').replace(/\/+$/, '')).replace(/[^A-Za-z0-9._-]/g, '_')}`;
+  if (!ID_RE.test(id)) throw new HarnessError('usage', `--task-id "${id}" may only hold letters, digits, ".", "_" and "-"`);
+  return makeTask({ task_id: id, repo, ref, pytest_k: pytestK(args), tests, install: stringFlag(args, 'install') });
+}
+
+/** The agent, patch and limits; bad ones are recorded as a result of the known task, then rethrown. */
+async function planOrRecord(args: Args, task: Task, cfg: HarnessConfig): Promise<Plan> {
   try {
-    agent = agentOptionsFromArgs(args);
-    patch = agent ? null : await readPatch(args, task);
-    timeouts = {};
-    for (const stage of ['clone', 'install', 'test'] as const) {
-      const s = secondsFlag(args, `${stage}-timeout`);
-      if (s !== undefined) timeouts[stage] = s;
-    }
+    const agent = agentOptionsFromArgs(args);
+    const patch = agent ? null : patchFor(task, await patchModeFlags(args, { stdin: true }));
+    return { agent, patch, timeouts: stageTimeoutsFlags(args) };
   } catch (err) {
-    // The task is known: keep a record of the run that could not start.
     if (err instanceof HarnessError) {
       const { resultFile } = recordBadInput(task, cfg, err);
       process.stderr.write(`result: ${path.relative(process.cwd(), resultFile)}\n`);
     }
     throw err;
   }
+}
 
-  // Ctrl-C / SIGTERM: stop the stage, remove the container, still write the result.
+/** Run the plan; Ctrl-C / SIGTERM stop the stage, remove the container and still write the result. */
+async function execute(args: Args, task: Task, cfg: HarnessConfig, plan: Plan) {
   const controller = abortOnSignals('stopping and removing the container...');
-
-  const quiet = Boolean(args.quiet);
   const common = {
     cfg,
     image: stringFlag(args, 'image'),
-    timeouts,
+    timeouts: plan.timeouts,
     signal: controller.signal,
-    log: quiet ? undefined : (line: string) => process.stderr.write(`${line}\n`),
+    log: args.quiet ? undefined : (line: string) => process.stderr.write(`${line}\n`),
   };
   // The agent is loaded only when asked for: it pulls in the openai SDK, about a second of start-up.
-  const { result, resultFile } = agent
-    ? await (await import('./lib/agent/run.js')).runAgent(task, { ...common, ...agent })
-    : await runTask(task, { ...common, patch, ...(args.before ? { before: true } : {}) });
+  if (plan.agent) return (await import('./lib/agent/run.js')).runAgent(task, { ...common, ...plan.agent });
+  return runTask(task, { ...common, patch: plan.patch, ...(args.before ? { before: true } : {}) });
+}
+
+await main(async () => {
+  const args = parseFlags(process.argv.slice(2), FLAGS);
+  if (args.help) {
+    process.stdout.write(`${USAGE}\n\n${AGENT_USAGE}\n`);
+    return 0;
+  }
+  if (args._.length) throw new HarnessError('usage', `unexpected argument "${args._[0]}" (see --help)`);
+  const task = await taskFromArgs(args);
+  const cfg = configFlags(args);
+  const plan = await planOrRecord(args, task, cfg);
+  const { result, resultFile } = await execute(args, task, cfg, plan);
   if (args.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-  if (!quiet) {
+  if (!args.quiet) {
     const why = result.error ? ` — ${result.error}` : '';
     process.stderr.write(`${result.status} in ${result.duration_s.toFixed(2)}s${why}\nresult: ${path.relative(process.cwd(), resultFile)}\n`);
   }

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { indexDone } from '../../scripts/lib/batch/batch.js';
 import { DEFAULT_CONFIG } from '../../scripts/lib/core/config.js';
-import { cacheKey } from '../../scripts/lib/run/run-task.js';
+import { cacheKey } from '../../scripts/lib/run/keys.js';
 import { makeTask } from '../../scripts/lib/task/tasks.js';
 import type { Task } from '../../scripts/lib/core/types.js';
 
@@ -44,7 +44,11 @@ describe('indexDone', () => {
     put('3-c', JSON.stringify({ cache_key: 'k-int', status: 'interrupted' }));
     put('4-d', JSON.stringify({ cache_key: 'k-err', status: 'error' }));
     put('5-e', '{ half written');
+    put('6-f', JSON.stringify({ cache_key: 'k-rejected', status: 'patch_rejected', exit_code: 5 }));
+    // Bad input (usage exit code) would fail the same way again: done. An engine error (3) is not.
+    put('7-g', JSON.stringify({ cache_key: 'k-bad-input', status: 'error', exit_code: 2 }));
+    put('8-h', JSON.stringify({ cache_key: 'k-engine', status: 'error', exit_code: 3 }));
     fs.writeFileSync(path.join(dir, 'summary.json'), '{}');
-    expect([...indexDone(dir).keys()].sort()).toEqual(['k-failed', 'k-passed']);
+    expect([...indexDone(dir).keys()].sort()).toEqual(['k-bad-input', 'k-failed', 'k-passed', 'k-rejected']);
   });
 });

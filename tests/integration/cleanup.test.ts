@@ -4,7 +4,7 @@ import os from 'node:os';
 import { afterAll, describe, expect, it } from 'vitest';
 import { OWNER_LABELS, ROOT, RUN_LABEL } from '../../scripts/lib/core/config.js';
 import { docker, listHarnessContainers } from '../../scripts/lib/engine/docker.js';
-import { resolveImage } from '../../scripts/lib/engine/image.js';
+import { resolveImage } from '../../scripts/lib/engine/images.js';
 
 const tag = `cleanup-test-${process.pid}`;
 

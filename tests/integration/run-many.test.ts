@@ -160,6 +160,9 @@ describe('run-many over SWE-bench instances with a predictions file', () => {
     [['--filter', 'no-such-instance'], /no task left to run after --filter\/--slice/],
     [['--predictions', 'tests/fixtures/preds/nope.jsonl'], /cannot read predictions file .*nope\.jsonl: no such file/],
     [['--predictions', PREDS_JSONL, '--gold'], /at most one of --predictions, --gold/],
+    [['--workers', '-1'], /--workers must be a positive integer, got "-1"/],
+    [['--test-timeout', '-5'], /--test-timeout must be a positive number of seconds up to 604800, got "-5"/],
+    [['--test-timeout', '0x10'], /--test-timeout must be a positive number of seconds up to 604800, got "0x10"/],
   ])('refuses %j with one line and exit 2', (flags, message) => {
     const dir = tmpDir('bad');
     const r = runMany([...INSTANCES, '--runs-dir', dir, ...flags]);
@@ -167,6 +170,17 @@ describe('run-many over SWE-bench instances with a predictions file', () => {
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toMatch(message);
     expect(fs.readdirSync(dir)).toEqual([]); // nothing ran, no summary
+  });
+});
+
+describe('run-many and a --runs-dir that is a file', () => {
+  it('refuses it with one line naming it and exit 2', () => {
+    const file = path.join(tmpDir('file'), 'runs');
+    fs.writeFileSync(file, 'not a directory');
+    const r = runMany([...INSTANCES, '--gold', '--runs-dir', file]);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toContain(`error: --runs-dir "${file}" is a file, not a directory`);
   });
 });
 

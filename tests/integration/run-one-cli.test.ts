@@ -43,6 +43,14 @@ describe('run-one command line', () => {
     [['--task-id', 'no-such-task'], /unknown task id "no-such-task"; known ids: .*demo-statskit/],
     [['--repo', '/nonexistent/repo'], /--repo needs --ref/],
     [[], /give --task-id ID, or --repo and --ref/],
+    [['--repo', 'fixture:probes', '--ref', 'main', '--instances', 'tasks/instances.jsonl'], /give --instances or --repo\/--ref, not both/],
+    [['--instances', 'tasks/instances.jsonl', '--task-id', 'swe-harness__statskit-1', '--ref', 'main'], /give --instances or --repo\/--ref, not both/],
+    [['--repo', 'fixture:probes', '--ref', 'main', '--tasks', '/nonexistent/tasks.jsonl'], /--tasks is not used with --repo/],
+    [['--repo', 'fixture:probes', '--ref', 'main', '--specs', '/nonexistent/specs.json'], /--specs is not used with --repo/],
+    [['--task-id', 'demo-statskit', '--specs', 'specs/default.json'], /--specs only applies to --instances/],
+    [['--task-id', 'demo-statskit', '-k'], /^error: -k needs a value$/m],
+    [['--repo', 'fixture:probes', '--ref', 'main', '-k', '--tests', 'tests/test_ok.py'], /^error: -k needs a value$/m],
+    [['--task-id', 'demo-statskit', '--runs-dir', 'package.json'], /--runs-dir ".*package\.json" is a file, not a directory/],
   ])('rejects %j with one line and exit 2', (args, message) => {
     const r = runOne(args);
     expect(r.code).toBe(2);
@@ -53,6 +61,8 @@ describe('run-one command line', () => {
   it.each([
     [['--test-timeout', 'abc'], /--test-timeout must be a positive number of seconds up to 604800, got "abc"/],
     [['--patch', '/nonexistent.diff'], /--patch "\/nonexistent.diff" cannot be read \(no such file\)/],
+    [['--test-timeout', '-5'], /--test-timeout must be a positive number of seconds up to 604800, got "-5"/],
+    [['--test-timeout', '0x10'], /--test-timeout must be a positive number of seconds up to 604800, got "0x10"/],
   ])('rejects %j for a known task with exit 2 and still writes a result file', (args, message) => {
     const dir = runsDir();
     const r = runOne(['--task-id', 'demo-statskit', '--runs-dir', dir, ...args]);
@@ -109,4 +119,56 @@ describe('run-one command line', () => {
     const runId = fs.readdirSync(dir)[0]!;
     expect(await listHarnessContainers(runId)).toEqual([]);
   });
+
+  it('stops when only the npx launcher gets SIGTERM: result "interrupted", no container left', async () => {
+    const dir = runsDir();
+    // As a process manager runs the documented command: npx → sh → tsx → node, and only npx is signalled.
+    const npx = spawn('npx', ['tsx', 'scripts/run-one.ts', '--task-id', 'probe-sleep', '--runs-dir', dir, '--test-timeout', '120'], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    npx.stderr.on('data', (d) => (stderr += d));
+    // 'close' comes once every holder of the pipes, the harness included, has exited.
+    const closed = new Promise<void>((resolve) => npx.on('close', () => resolve()));
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const t = setTimeout(() => reject(new Error(`install never finished: ${stderr}`)), 90_000);
+        npx.stderr.on('data', () => {
+          if (/\[install\] ok/.test(stderr)) {
+            clearTimeout(t);
+            resolve();
+          } else if (/^result: /m.test(stderr)) reject(new Error(`the run ended before its test stage: ${stderr}`));
+        });
+      });
+      await new Promise((r) => setTimeout(r, 1000));
+      const started = Date.now();
+      npx.kill('SIGTERM');
+      await Promise.race([closed, new Promise((r) => setTimeout(r, 20_000))]);
+      expect(Date.now() - started, stderr).toBeLessThan(15_000);
+      expect(stderr).toMatch(/interrupted \(the launching process \d+ is gone\): stopping and removing the container/);
+      const [result] = resultsIn(dir);
+      expect(result).toMatchObject({ task_id: 'probe-sleep', status: 'interrupted', exit_code: 130 });
+      const runId = fs.readdirSync(dir)[0]!;
+      expect(await listHarnessContainers(runId)).toEqual([]);
+    } finally {
+      // On failure, the harness may still be running: stop it as Ctrl-C would, so it removes its container.
+      if (signalProcessesNaming(dir)) await Promise.race([closed, new Promise((r) => setTimeout(r, 15_000))]);
+    }
+  });
 });
+
+/** SIGINT to the processes of this test that are still running (found by their unique runs dir, signalled by pid); true if any. */
+function signalProcessesNaming(dir: string): boolean {
+  let found = false;
+  for (const pid of fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+    try {
+      if (!fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(dir)) continue;
+      process.kill(Number(pid), 'SIGINT');
+      found = true;
+    } catch {
+      // gone already
+    }
+  }
+  return found;
+}

@@ -2,6 +2,7 @@
  * Integration tests of whole runs on the real Docker engine, real git and
  * real pytest, on the repositories this project ships.
  */
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -11,6 +12,7 @@ import { docker, listHarnessContainers } from '../../scripts/lib/engine/docker.j
 import { ensureFixture } from '../../scripts/lib/source/fixtures.js';
 import { runTask } from '../../scripts/lib/run/run-task.js';
 import { findTask, loadTasks, makeTask } from '../../scripts/lib/task/tasks.js';
+import { decodePatch } from '../../scripts/lib/core/diff.js';
 import type { Task } from '../../scripts/lib/core/types.js';
 
 const runsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'swe-harness-runs-'));
@@ -108,8 +110,21 @@ describe('patches that must not run', () => {
     expect(result.exit_code).toBe(5);
     expect(result.error).toMatch(reason);
     expect(result.stages).toEqual([]);
+    // Keyed like any run, so run-many skips it next time; stored no larger than a log.
+    expect(result.cache_key).toMatch(/^[0-9a-f]{32}$/);
+    expect(fs.statSync(path.join(runDir, 'patch.diff')).size).toBeLessThan(DEFAULT_CONFIG.logs.maxLogBytes + 200);
     expect(fs.existsSync(path.join(runDir, 'result.json'))).toBe(true);
     await expectNoContainerFor(runDir);
+  });
+
+  it('stores a huge rejected patch capped like a log, with a note of what was left out', async () => {
+    const huge = `diff --git a/big.py b/big.py\n--- a/big.py\n+++ b/big.py\n@@ -1 +1,2 @@\n a\n+${'x'.repeat(3 * DEFAULT_CONFIG.logs.maxLogBytes)}\n`;
+    const { result, runDir } = await runTask(findTask(tasks, 'demo-statskit'), { cfg, patch: { text: huge, source: 'huge' } });
+    expect(result.status).toBe('patch_rejected');
+    expect(result.patch?.bytes).toBe(Buffer.byteLength(huge));
+    const stored = fs.readFileSync(path.join(runDir, 'patch.diff'), 'utf8');
+    expect(stored.length).toBeLessThan(DEFAULT_CONFIG.logs.maxLogBytes + 200);
+    expect(stored).toMatch(/patch capped at \d+ bytes; \d+ more bytes not stored/);
   });
 
   it('reports patch_failed with the tool message when no link of the chain applies the patch', async () => {
@@ -159,6 +174,35 @@ describe('timeouts, network and hostile tests', () => {
     const log = fs.statSync(path.join(runDir, 'tests_after.log')).size;
     expect(log).toBeLessThan(DEFAULT_CONFIG.logs.maxLogBytes + 4096);
     expect(fs.readFileSync(path.join(runDir, 'tests_after.log'), 'utf8')).toMatch(/log capped/);
+  });
+
+  it('reports a failing test that prints more than the in-memory window as failed, not error', async () => {
+    const { result } = await runTask(probes({ tests: ['tests/test_noisy_fail.py'] }), { cfg, timeouts: { test: 60 } });
+    expect(result.status).toBe('failed');
+    expect(result.exit_code).toBe(1);
+    expect(result.after?.tests).toEqual({ 'tests/test_noisy_fail.py::test_noisy_failure': 'FAILED' });
+    expect(result.tail).not.toMatch(/@@SWE-HARNESS/);
+  });
+
+  it('applies a patch with Latin-1 bytes byte for byte, and keeps those bytes in patch.diff and its hash', async () => {
+    const bytes = Buffer.concat([
+      Buffer.from('diff --git a/tests/test_latin1.py b/tests/test_latin1.py\nnew file mode 100644\n--- /dev/null\n+++ b/tests/test_latin1.py\n@@ -0,0 +1,6 @@\n+# -*- coding: latin-1 -*-\n+# caf'),
+      Buffer.from([0xe9]),
+      Buffer.from("\n+def test_bytes_kept():\n+    data = open(__file__, 'rb').read()\n+    assert b'caf\\xe9' in data\n+    assert b'\\xef\\xbf\\xbd' not in data\n"),
+    ]);
+    const patch = { ...decodePatch(bytes), source: 'latin1.diff' };
+    const { result, runDir } = await runTask(probes({ tests: ['tests/test_latin1.py'] }), { cfg, patch, before: false });
+    expect(result.status).toBe('passed');
+    expect(result.patch).toMatchObject({ applied_with: 'git apply', bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') });
+    expect(fs.readFileSync(path.join(runDir, 'patch.diff')).equals(bytes)).toBe(true);
+  });
+
+  it('reports a test selection pytest cannot run (a usage error) as an error, agreeing with the test summary', async () => {
+    const { result } = await runTask(probes({ tests: ['tests/test_ok.py::no such test'] }), { cfg });
+    expect(result.after?.status).toBe('error');
+    expect(result.status).toBe('error');
+    expect(result.exit_code).toBe(3);
+    expect(result.error).toMatch(/^tests_after: /);
   });
 
   it('reports a missing ref as an error naming it', async () => {

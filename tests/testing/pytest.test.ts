@@ -152,6 +152,13 @@ describe('extractMarked', () => {
     expect(extractMarked(out, N)).toEqual({ body, markerExit: exit, complete });
   });
 
+  it('reads a run whose begin marker fell out of the kept tail up to its end marker, when told the head was cut', () => {
+    const out = `...captured output\n= 1 failed in 0.1s =\n@@SWE-HARNESS-END ${N} exit=1\n`;
+    expect(extractMarked(out, N, true)).toEqual({ body: '...captured output\n= 1 failed in 0.1s =', markerExit: 1, complete: true });
+    // Without the cut, a missing begin marker still means the wrapper failed.
+    expect(extractMarked(out, N)).toEqual({ body: out, markerExit: null, complete: false });
+  });
+
   it.each(['', 'has space', 'a\nb', 'x*'])('rejects the unusable nonce %j', (nonce) => {
     expect(() => extractMarked('anything', nonce)).toThrow(/nonce/);
   });

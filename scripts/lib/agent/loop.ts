@@ -84,101 +84,158 @@ function actionKey(actions: Action[]): string {
   }));
 }
 
+/** A stop of the loop: thrown by any step, caught in one place. */
+class Stop extends Error {
+  constructor(
+    readonly reason: StopReason,
+    readonly detail: string | null = null,
+  ) {
+    super(reason);
+  }
+}
+
 export async function agentLoop(o: LoopOptions): Promise<LoopResult> {
-  const { model, tools, prompts, traj } = o;
-  const log = o.log ?? (() => {});
-  const messages: ChatCompletionMessageParam[] = [{ role: 'system', content: o.system }, { role: 'user', content: o.instance }];
-  const deadline = new AbortController();
-  const timer = setTimeout(() => deadline.abort(), Math.min(o.timeLimitS * 1000, 2 ** 31 - 1));
-  const signal = o.signal ? AbortSignal.any([o.signal, deadline.signal]) : deadline.signal;
-  const halted = (): StopReason | null => (o.signal?.aborted ? 'interrupted' : deadline.signal.aborted ? 'time_limit' : null);
-  const declarations = o.toolCalls ? tools.declarations() : null;
-  let turns = 0;
-  let lastKey = '';
-  let streak = 0;
-  let warned = false;
-  const end = (stop_reason: StopReason, error: string | null = null): LoopResult => ({ stop_reason, turns, error });
-
+  const loop = new Loop(o);
   try {
-    for (;;) {
-      const h = halted();
-      if (h) return end(h);
-      if (turns >= o.maxTurns) return end('max_turns');
-      if (o.maxTokensTotal !== null && model.usage.total_tokens >= o.maxTokensTotal) return end('token_limit');
-
-      const turn = turns + 1;
-      const retries: RetryRecord[] = [];
-      const step: { type: string } & Record<string, unknown> = { type: 'step', turn, ...(turn === 1 ? { sent: messages.slice() } : {}) };
-      let completion;
-      try {
-        completion = await model.complete(messages, declarations, signal, (r) => {
-          retries.push(r);
-          log(`[turn ${turn}] model call failed (${r.error}); retry ${r.attempt} in ${r.wait_s}s (${r.wait_from})`);
-        });
-      } catch (err) {
-        if (!(err instanceof CallAborted || err instanceof ProviderStop)) throw err;
-        const reason: StopReason = err instanceof ProviderStop ? err.reason : (halted() ?? 'interrupted');
-        traj.write({ ...step, retries, error: { stop_reason: reason, message: err.message, status: err instanceof ProviderStop ? err.status : null } });
-        return end(reason, err instanceof ProviderStop ? err.message : null);
-      }
-      turns = turn;
-      const msg = completion.message;
-      Object.assign(step, { received: msg, finish_reason: completion.finish_reason, usage: completion.usage, usage_total: { ...model.usage }, retries, model_s: completion.duration_s });
-
-      const actions = o.toolCalls ? (msg.tool_calls?.length ? fromToolCalls(msg.tool_calls, turn) : null) : parseActionBlocks(msg.content ?? '', turn);
-      if (!actions) {
-        traj.write(step);
-        log(`[turn ${turn}] the model answered without ${o.toolCalls ? 'a tool call' : 'an action block'}`);
-        return end('model_stopped');
-      }
-      if (o.toolCalls) {
-        messages.push({
-          role: 'assistant',
-          content: msg.content ?? null,
-          tool_calls: actions.map((a) => ({ id: a.id, type: 'function' as const, function: { name: a.name, arguments: typeof a.args === 'string' ? a.args : JSON.stringify(a.args ?? {}) } })),
-        });
-      } else messages.push({ role: 'assistant', content: msg.content ?? '' });
-
-      // The same action N times in a row: warn once; the next time, stop.
-      const key = actionKey(actions);
-      streak = key === lastKey ? streak + 1 : 1;
-      lastKey = key;
-      let warning: string | null = null;
-      if (streak >= o.repeatLimit) {
-        if (warned) {
-          traj.write({ ...step, stopped: 'repeated_action' });
-          log(`[turn ${turn}] the same action again after the warning: stopping`);
-          return end('repeated_action');
-        }
-        warned = true;
-        warning = prompts.fill('repeat_warning', { count: streak });
-      }
-
-      const calls: Array<Record<string, unknown>> = [];
-      let passed = false;
-      for (const a of actions) {
-        let out: ToolOutcome;
-        try {
-          out = a.formatError
-            ? { output: prompts.fill('format_error', { reason: a.formatError }), ok: false, decidingPassed: false, duration_s: 0 }
-            : await tools.call(a.name, a.args);
-        } catch (err) {
-          traj.write({ ...step, calls, error: { stop_reason: 'harness_error', message: (err as Error).message } });
-          throw err;
-        }
-        passed ||= out.decidingPassed;
-        let text = out.output;
-        if (warning && a === actions[actions.length - 1]) text = `${text}\n\n${warning}`;
-        if (o.toolCalls) messages.push({ role: 'tool', tool_call_id: a.id, content: text });
-        else messages.push({ role: 'user', content: a.formatError ? text : prompts.fill('observation_text', { name: a.name, output: text }) });
-        calls.push({ id: a.id, name: a.name, arguments: a.args, ok: out.ok, duration_s: out.duration_s, output: text });
-        log(`[turn ${turn}] ${a.name || '(unparsed action)'} ${out.duration_s.toFixed(2)}s — ${firstLine(text)}`);
-      }
-      traj.write({ ...step, calls, ...(warning ? { warning } : {}) });
-      if (passed && o.stopWhenDecidingPass !== false) return end('tests_passed');
-    }
+    for (;;) await loop.step();
+  } catch (err) {
+    if (err instanceof Stop) return { stop_reason: err.reason, turns: loop.turns, error: err.detail };
+    throw err;
   } finally {
-    clearTimeout(timer);
+    loop.close();
+  }
+}
+
+type Step = { type: string } & Record<string, unknown>;
+
+/** The loop's state and its steps: query → parse → execute → observe. */
+class Loop {
+  turns = 0;
+  private readonly messages: ChatCompletionMessageParam[];
+  private readonly deadline = new AbortController();
+  private readonly timer: NodeJS.Timeout;
+  private readonly signal: AbortSignal;
+  private readonly declarations;
+  private readonly log: (line: string) => void;
+  private lastKey = '';
+  private streak = 0;
+  private warned = false;
+
+  constructor(private readonly o: LoopOptions) {
+    this.messages = [{ role: 'system', content: o.system }, { role: 'user', content: o.instance }];
+    this.timer = setTimeout(() => this.deadline.abort(), Math.min(o.timeLimitS * 1000, 2 ** 31 - 1));
+    this.signal = o.signal ? AbortSignal.any([o.signal, this.deadline.signal]) : this.deadline.signal;
+    this.declarations = o.toolCalls ? o.tools.declarations() : null;
+    this.log = o.log ?? (() => {});
+  }
+
+  close(): void {
+    clearTimeout(this.timer);
+  }
+
+  async step(): Promise<void> {
+    this.checkLimits();
+    const turn = this.turns + 1;
+    const step: Step = { type: 'step', turn, ...(turn === 1 ? { sent: this.messages.slice() } : {}) };
+    const msg = await this.query(turn, step);
+    const actions = this.o.toolCalls ? (msg.tool_calls?.length ? fromToolCalls(msg.tool_calls, turn) : null) : parseActionBlocks(msg.content ?? '', turn);
+    if (!actions) {
+      this.o.traj.write(step);
+      this.log(`[turn ${turn}] the model answered without ${this.o.toolCalls ? 'a tool call' : 'an action block'}`);
+      throw new Stop('model_stopped');
+    }
+    this.remember(msg, actions);
+    const warning = this.repetition(actions, turn, step);
+    const { calls, passed } = await this.execute(actions, warning, turn, step);
+    this.o.traj.write({ ...step, calls, ...(warning ? { warning } : {}) });
+    if (passed && this.o.stopWhenDecidingPass !== false) throw new Stop('tests_passed');
+  }
+
+  private halted(): StopReason | null {
+    return this.o.signal?.aborted ? 'interrupted' : this.deadline.signal.aborted ? 'time_limit' : null;
+  }
+
+  private checkLimits(): void {
+    const h = this.halted();
+    if (h) throw new Stop(h);
+    if (this.turns >= this.o.maxTurns) throw new Stop('max_turns');
+    if (this.o.maxTokensTotal !== null && this.o.model.usage.total_tokens >= this.o.maxTokensTotal) throw new Stop('token_limit');
+  }
+
+  /** One model call (with its retries); a provider stop or an abort ends the loop. */
+  private async query(turn: number, step: Step) {
+    const { model } = this.o;
+    const retries: RetryRecord[] = [];
+    let completion;
+    try {
+      completion = await model.complete(this.messages, this.declarations, this.signal, (r) => {
+        retries.push(r);
+        this.log(`[turn ${turn}] model call failed (${r.error}); retry ${r.attempt} in ${r.wait_s}s (${r.wait_from})`);
+      });
+    } catch (err) {
+      if (!(err instanceof CallAborted || err instanceof ProviderStop)) throw err;
+      const reason: StopReason = err instanceof ProviderStop ? err.reason : (this.halted() ?? 'interrupted');
+      this.o.traj.write({ ...step, retries, error: { stop_reason: reason, message: err.message, status: err instanceof ProviderStop ? err.status : null } });
+      throw new Stop(reason, err instanceof ProviderStop ? err.message : null);
+    }
+    this.turns = turn;
+    const msg = completion.message;
+    Object.assign(step, { received: msg, finish_reason: completion.finish_reason, usage: completion.usage, usage_total: { ...model.usage }, retries, model_s: completion.duration_s });
+    return msg;
+  }
+
+  /** The model's reply goes into the conversation as the server must see it again. */
+  private remember(msg: { content?: string | null }, actions: Action[]): void {
+    if (!this.o.toolCalls) {
+      this.messages.push({ role: 'assistant', content: msg.content ?? '' });
+      return;
+    }
+    this.messages.push({
+      role: 'assistant',
+      content: msg.content ?? null,
+      tool_calls: actions.map((a) => ({ id: a.id, type: 'function' as const, function: { name: a.name, arguments: typeof a.args === 'string' ? a.args : JSON.stringify(a.args ?? {}) } })),
+    });
+  }
+
+  /** The same action N times in a row: warn once (the returned text); the next time, stop. */
+  private repetition(actions: Action[], turn: number, step: Step): string | null {
+    const key = actionKey(actions);
+    this.streak = key === this.lastKey ? this.streak + 1 : 1;
+    this.lastKey = key;
+    if (this.streak < this.o.repeatLimit) return null;
+    if (this.warned) {
+      this.o.traj.write({ ...step, stopped: 'repeated_action' });
+      this.log(`[turn ${turn}] the same action again after the warning: stopping`);
+      throw new Stop('repeated_action');
+    }
+    this.warned = true;
+    return this.o.prompts.fill('repeat_warning', { count: this.streak });
+  }
+
+  /** Run the actions as tools and send back their observations. */
+  private async execute(actions: Action[], warning: string | null, turn: number, step: Step) {
+    const { tools, prompts } = this.o;
+    const calls: Array<Record<string, unknown>> = [];
+    let passed = false;
+    for (const a of actions) {
+      let out: ToolOutcome;
+      try {
+        out = a.formatError
+          ? { output: prompts.fill('format_error', { reason: a.formatError }), ok: false, decidingPassed: false, duration_s: 0 }
+          : await tools.call(a.name, a.args);
+      } catch (err) {
+        this.o.traj.write({ ...step, calls, error: { stop_reason: 'harness_error', message: (err as Error).message } });
+        throw err;
+      }
+      passed ||= out.decidingPassed;
+      let text = out.output;
+      if (warning && a === actions[actions.length - 1]) text = `${text}\n\n${warning}`;
+      if (this.o.toolCalls) this.messages.push({ role: 'tool', tool_call_id: a.id, content: text });
+      else this.messages.push({ role: 'user', content: a.formatError ? text : prompts.fill('observation_text', { name: a.name, output: text }) });
+      calls.push({ id: a.id, name: a.name, arguments: a.args, ok: out.ok, duration_s: out.duration_s, output: text });
+      this.log(`[turn ${turn}] ${a.name || '(unparsed action)'} ${out.duration_s.toFixed(2)}s — ${firstLine(text)}`);
+    }
+    return { calls, passed };
   }
 }
 

@@ -1,8 +1,6 @@
 /**
- * The model side of the runner agent: one OpenAI-compatible Chat Completions
- * client (the openai SDK, its own retries off), our retry loop that honours
- * `retry-after`, the classification of provider errors into stop reasons,
- * and the usage summed over every call.
+ * The runner agent's model calls: an OpenAI-compatible Chat Completions client
+ * with our own retries, provider errors sorted into stop reasons, usage summed.
  */
 import OpenAI, { APIConnectionError, APIError, APIUserAbortError } from 'openai';
 import type {
@@ -11,6 +9,7 @@ import type {
   ChatCompletionTool,
 } from 'openai/resources/chat/completions';
 import { errorMessage } from '../core/errors.js';
+import { round2 } from '../core/values.js';
 
 export interface Usage {
   prompt_tokens: number;
@@ -105,9 +104,30 @@ export function retryAfterSeconds(headers: { get(name: string): string | null } 
   return Number.isNaN(date) ? null : Math.max(0, (date - now) / 1000);
 }
 
+/** Codes of a connection that broke (also while the body was being read). */
+const CONNECTION_LOST = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'UND_ERR_BODY_TIMEOUT']);
+
+/**
+ * "terminated" (undici) and the like: the reply was cut off after its headers,
+ * which the SDK does not wrap as a connection error. The reason is in the cause chain.
+ */
+function connectionLost(err: unknown): string | null {
+  const seen: string[] = [];
+  for (let e = err, depth = 0; e instanceof Error && depth < 4; e = e.cause, depth++) {
+    seen.push(errorMessage(e));
+    const code = (e as NodeJS.ErrnoException).code;
+    if ((code !== undefined && CONNECTION_LOST.has(code)) || (e instanceof TypeError && e.message === 'terminated')) {
+      return `connection lost while reading the reply: ${seen.join(': ')}`;
+    }
+  }
+  return null;
+}
+
 export function classify(err: unknown): Verdict {
   if (err instanceof APIUserAbortError || err instanceof CallAborted) return { kind: 'abort' };
   if (err instanceof APIConnectionError) return { kind: 'retry', status: null, message: errorMessage(err), retryAfterS: null };
+  const lost = err instanceof APIError ? null : connectionLost(err);
+  if (lost) return { kind: 'retry', status: null, message: lost, retryAfterS: null };
   if (err instanceof APIError) {
     const status = err.status ?? null;
     const message = `HTTP ${status ?? '?'}: ${errorMessage(err)}`;
@@ -185,13 +205,9 @@ export class ModelClient {
     for (let attempt = 0; ; attempt++) {
       let verdict: Verdict;
       try {
-        // The SDK sends body params as they are: extra keys reach the server untouched.
-        const res = await this.client.chat.completions.create(body as unknown as OpenAI.Chat.ChatCompletionCreateParamsNonStreaming, { signal });
-        const choice = res.choices?.[0];
-        if (!choice?.message) throw new ProviderStop('provider_error', 'the response has no choices', null);
-        const usage = res.usage ? normaliseUsage(res.usage) : null;
-        if (usage) addUsage(this.usage, usage);
-        return { message: choice.message, finish_reason: choice.finish_reason ?? null, usage, retries, duration_s: round((performance.now() - started) / 1000) };
+        const reply = await this.request(body, signal);
+        if (reply.usage) addUsage(this.usage, reply.usage);
+        return { ...reply, retries, duration_s: round2((performance.now() - started) / 1000) };
       } catch (err) {
         if (err instanceof ProviderStop) throw err;
         verdict = signal.aborted ? { kind: 'abort' } : classify(err);
@@ -201,20 +217,51 @@ export class ModelClient {
       if (attempt >= this.policy.maxRetries) {
         throw new ProviderStop('provider_error', `gave up after ${attempt + 1} attempts: ${verdict.message}`, verdict.status);
       }
-      const fromHeader = verdict.retryAfterS !== null;
-      const wait = fromHeader
-        ? Math.min(verdict.retryAfterS!, this.policy.retryAfterCapS)
-        : Math.min(this.policy.backoffBaseS * 2 ** attempt, this.policy.backoffCapS);
-      const rec: RetryRecord = { attempt: attempt + 1, status: verdict.status, error: verdict.message, wait_s: round(wait), wait_from: fromHeader ? 'retry-after' : 'backoff' };
+      const rec = this.retryRecord(verdict, attempt);
       retries.push(rec);
       onRetry?.(rec);
-      await sleep(wait * 1000, signal);
+      await sleep(rec.wait_s * 1000, signal);
     }
+  }
+
+  /**
+   * One request. The SDK leaves a listener on the signal it is given, so each
+   * request gets its own signal that follows the caller's, unhooked afterwards.
+   */
+  private async request(body: Record<string, unknown>, signal: AbortSignal): Promise<Pick<Completion, 'message' | 'finish_reason' | 'usage'>> {
+    const own = new AbortController();
+    const follow = () => own.abort();
+    if (signal.aborted) throw new CallAborted();
+    signal.addEventListener('abort', follow, { once: true });
+    try {
+      // The SDK sends body params as they are: extra keys reach the server untouched.
+      const params = body as unknown as OpenAI.Chat.ChatCompletionCreateParamsNonStreaming;
+      const { data, response } = await this.client.chat.completions.create(params, { signal: own.signal }).withResponse();
+      if (typeof data !== 'object' || data === null) {
+        const type = response.headers.get('content-type')?.split(';')[0]?.trim() || 'no content type';
+        throw new ProviderStop('provider_error', `the server answered ${type}, not JSON: is OPENAI_BASE_URL right?`, response.status);
+      }
+      const choice = data.choices?.[0];
+      if (!choice?.message) throw new ProviderStop('provider_error', 'the response has no choices', null);
+      return { message: choice.message, finish_reason: choice.finish_reason ?? null, usage: data.usage ? normaliseUsage(data.usage) : null };
+    } finally {
+      signal.removeEventListener('abort', follow);
+    }
+  }
+
+  /** How long to wait before the next attempt: what retry-after says (capped), else exponential backoff. */
+  private retryRecord(verdict: Extract<Verdict, { kind: 'retry' }>, attempt: number): RetryRecord {
+    const fromHeader = verdict.retryAfterS !== null;
+    const wait = fromHeader
+      ? Math.min(verdict.retryAfterS!, this.policy.retryAfterCapS)
+      : Math.min(this.policy.backoffBaseS * 2 ** attempt, this.policy.backoffCapS);
+    return { attempt: attempt + 1, status: verdict.status, error: verdict.message, wait_s: round2(wait), wait_from: fromHeader ? 'retry-after' : 'backoff' };
   }
 }
 
+/** A token count as reported; anything but a finite number >= 0 counts as 0. */
 function num(v: unknown): number {
-  return typeof v === 'number' && Number.isFinite(v) ? v : 0;
+  return typeof v === 'number' && Number.isFinite(v) && v > 0 ? v : 0;
 }
 
 function normaliseUsage(u: { prompt_tokens?: unknown; completion_tokens?: unknown; total_tokens?: unknown }): Usage {
@@ -227,8 +274,4 @@ export function addUsage(into: Usage, u: Usage): void {
   into.prompt_tokens += u.prompt_tokens;
   into.completion_tokens += u.completion_tokens;
   into.total_tokens += u.total_tokens;
-}
-
-function round(s: number): number {
-  return Math.round(s * 100) / 100;
 }

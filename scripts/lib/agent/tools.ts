@@ -1,7 +1,7 @@
 /**
- * The runner agent's tools: their schemas and their dispatch. The four swe_*
- * tools call the stage functions of stages.ts — the very code run-one runs,
- * with the same timeouts and guardrails. The file tools and run_command run
+ * The runner agent's tools and their dispatch. The four swe_* tools call the
+ * stage functions of run/ — the very code run-one runs, with the same timeouts
+ * and guardrails. The file tools and run_command run
  * in the repository as an unprivileged user (the repository is read-only to
  * it) under `timeout -s KILL`, offline, with the task's environment and
  * output cut to size; whatever they leave running is killed when they return.
@@ -12,100 +12,17 @@
  */
 import type { ChatCompletionTool } from 'openai/resources/chat/completions';
 import type { AgentLimits, StageTimeouts } from '../core/config.js';
-import { disconnectNetwork, docker, execIn } from '../engine/docker.js';
-import { errorMessage } from '../core/errors.js';
+import { disconnectNetwork, execIn, killAllProcesses } from '../engine/docker.js';
 import type { Prepared } from '../run/sandbox.js';
-import { applyPatch, clone, install, runPytest, type StageEnv, type StageRun } from '../run/stages.js';
+import { applyPatch } from '../run/apply.js';
+import { clone, install, runTests, type StageEnv, type StageRun } from '../run/stages.js';
+import { isInstanceTask } from '../task/instances.js';
+import { countsLine, runnerForTask, type TestRunner, type TestSelection } from '../testing/runner.js';
 import type { StageRecord, Task, TestSummary } from '../core/types.js';
+import { durationS } from '../core/values.js';
+import { LIST_SCRIPT, READ_SCRIPT, pathProblem, refusePath } from './file-scripts.js';
 import { truncate, type Prompts } from './prompts.js';
-
-interface Property {
-  type: 'string' | 'integer' | 'array';
-  items?: { type: 'string' };
-  description: string;
-}
-
-interface ObjectSchema {
-  type: 'object';
-  properties: Record<string, Property>;
-  required: string[];
-  additionalProperties: false;
-}
-
-function schema(properties: Record<string, Property>, required: string[] = []): ObjectSchema {
-  return { type: 'object', properties, required, additionalProperties: false };
-}
-
-/** Parameter schemas; the tools' descriptions come from prompts.md (`tool_<name>`). */
-export const TOOL_SCHEMAS: Record<string, ObjectSchema> = {
-  swe_clone: schema({}),
-  swe_install: schema({}),
-  swe_apply_patch: schema({ patch: { type: 'string', description: 'A unified diff (git diff format), paths relative to the repository root.' } }, ['patch']),
-  swe_pytest: schema({
-    tests: { type: 'array', items: { type: 'string' }, description: 'Test paths or node ids; default: the deciding tests.' },
-    k: { type: 'string', description: 'A pytest -k expression; default: the deciding one.' },
-  }),
-  list_files: schema({
-    path: { type: 'string', description: 'Directory relative to the repository root (default ".").' },
-    depth: { type: 'integer', description: 'Levels to descend (default 2, at most 6).' },
-  }),
-  read_file: schema(
-    {
-      path: { type: 'string', description: 'File relative to the repository root.' },
-      start_line: { type: 'integer', description: 'First line to show (default 1).' },
-      end_line: { type: 'integer', description: 'Last line to show (default: as much as fits).' },
-    },
-    ['path'],
-  ),
-  run_command: schema({ command: { type: 'string', description: 'A bash command, run in the repository root.' } }, ['command']),
-};
-
-export const TOOL_NAMES = Object.keys(TOOL_SCHEMAS);
-
-/** Why `value` does not fit `s`, worded to follow "the arguments of X", or null when it fits. */
-export function validateArgs(s: ObjectSchema, value: unknown): string | null {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'must be a JSON object';
-  const obj = value as Record<string, unknown>;
-  for (const key of Object.keys(obj)) {
-    if (!(key in s.properties)) return `have an unknown field "${key}"`;
-  }
-  for (const key of s.required) {
-    if (obj[key] === undefined || obj[key] === null) return `lack the required field "${key}"`;
-  }
-  for (const [key, p] of Object.entries(s.properties)) {
-    const v = obj[key];
-    if (v === undefined || v === null) continue;
-    const ok =
-      p.type === 'string' ? typeof v === 'string'
-      : p.type === 'integer' ? Number.isInteger(v)
-      : Array.isArray(v) && v.every((x) => typeof x === 'string');
-    if (!ok) return `have a field "${key}" that must be ${p.type === 'array' ? 'an array of strings' : `a ${p.type}`}, got ${JSON.stringify(v).slice(0, 60)}`;
-  }
-  return null;
-}
-
-/** `{"path": string (required), "depth": integer}`: the arguments in one line, for error messages and the text-mode tool list. */
-export function argumentsHelp(s: ObjectSchema): string {
-  const parts = Object.entries(s.properties).map(
-    ([k, p]) => `"${k}": ${p.type === 'array' ? 'array of strings' : p.type}${s.required.includes(k) ? ' (required)' : ''}`,
-  );
-  return `{${parts.join(', ')}}`;
-}
-
-/** Arguments as a model sent them (a JSON string, an object, or nothing) → an object, or why not. */
-export function parseArguments(raw: unknown): { ok: true; args: Record<string, unknown> } | { ok: false; reason: string } {
-  if (raw === undefined || raw === null || (typeof raw === 'string' && raw.trim() === '')) return { ok: true, args: {} };
-  let v: unknown = raw;
-  if (typeof raw === 'string') {
-    try {
-      v = JSON.parse(raw);
-    } catch (err) {
-      return { ok: false, reason: `are not valid JSON (${errorMessage(err)})` };
-    }
-  }
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) return { ok: false, reason: 'must be a JSON object' };
-  return { ok: true, args: v as Record<string, unknown> };
-}
+import { TOOL_NAMES, TOOL_SCHEMAS, argumentsHelp, parseArguments, validateArgs } from './schemas.js';
 
 export interface ToolContext {
   env: StageEnv;
@@ -132,37 +49,8 @@ export interface PytestRecord {
   summary: TestSummary;
 }
 
-// Resolve a path inside the container and refuse anything outside the repository (symlinks included).
-const RESOLVE = String.raw`
-W="$1"; p="$2"
-t=$(realpath -e -- "$p" 2>/dev/null) || { echo "@@NOPATH"; exit 2; }
-case "$t" in "$W"|"$W"/*) ;; *) echo "@@OUTSIDE"; exit 3;; esac
-rel=${'$'}{t#"$W"}; rel=${'$'}{rel#/}; [ -n "$rel" ] || rel=.
-`;
-
-const LIST_SCRIPT = `${RESOLVE}
-d="$3"; max="$4"
-cd "$W" || exit 1
-if [ -f "$rel" ]; then echo "$rel"; exit 0; fi
-out=$(find "$rel" -mindepth 1 -maxdepth "$d" -name .git -prune -o -type d -printf '%p/\\n' -o -printf '%p\\n' | sed 's|^\\./||' | LC_ALL=C sort)
-n=$(printf '%s\\n' "$out" | grep -c .)
-printf '%s\\n' "$out" | head -n "$max"
-if [ "$n" -gt "$max" ]; then echo "@@MORE $n"; fi
-`;
-
-const READ_SCRIPT = `${RESOLVE}
-s="$3"; e="$4"; max="$5"
-[ -f "$t" ] || { echo "@@NOTFILE"; exit 4; }
-if [ -s "$t" ] && ! grep -qI . "$t"; then echo "@@BINARY"; exit 5; fi
-echo "@@LINES $(awk 'END { print NR }' "$t")"
-awk -v s="$s" -v e="$e" -v max="$max" '
-  NR < s { next }
-  e > 0 && NR > e { exit }
-  { line = sprintf("%6d  %s", NR, $0); len += length(line) + 1
-    if (len > max && shown > 0) exit
-    print line; shown++; last = NR }
-  END { print "@@LAST " last + 0 }' "$t"
-`;
+/** Run the script that arrives on stdin, with stdin then closed for it (as `bash -c` would have it). */
+const RUN_FROM_STDIN = 'f=$(mktemp) || exit 125; cat > "$f"; bash "$f" </dev/null; rc=$?; rm -f "$f"; exit $rc';
 
 export class Toolbox {
   /** Stage records of every stage a tool ran, in order (the result's `stages`). */
@@ -176,7 +64,20 @@ export class Toolbox {
   firstDeciding: PytestRecord | null = null;
   lastDeciding: PytestRecord | null = null;
 
-  constructor(private readonly ctx: ToolContext) {}
+  /** How this task's tests run and are read (pytest, or the instance repository's runner). */
+  readonly runner: TestRunner;
+
+  constructor(private readonly ctx: ToolContext) {
+    this.runner = runnerForTask(ctx.task);
+  }
+
+  get prompts(): Prompts {
+    return this.ctx.prompts;
+  }
+
+  get workdir(): string {
+    return this.ctx.env.cfg.workdir;
+  }
 
   /** Declarations for the Chat Completions `tools` parameter. */
   declarations(): ChatCompletionTool[] {
@@ -198,8 +99,9 @@ export class Toolbox {
   }
 
   /** The deciding selection: the task's -k and tests. */
-  get deciding(): { k: string | null; tests: string[] } {
-    return { k: this.ctx.task.pytest_k, tests: this.ctx.task.tests };
+  get deciding(): TestSelection {
+    const { task } = this.ctx;
+    return { k: task.pytest_k, tests: task.tests, command: isInstanceTask(task) ? task.test_cmd : null };
   }
 
   /** Run one tool call. Never throws for the model's mistakes; throws only when the harness cannot work. */
@@ -209,7 +111,7 @@ export class Toolbox {
       output,
       ok,
       decidingPassed,
-      duration_s: Math.round((performance.now() - started) / 10) / 100,
+      duration_s: durationS(started),
     });
     const { prompts } = this.ctx;
     const s = TOOL_SCHEMAS[name];
@@ -220,6 +122,8 @@ export class Toolbox {
       return done(prompts.fill('bad_arguments', { name, reason: reason ?? 'are invalid', arguments: argumentsHelp(s) }), false);
     }
     const args = parsed.args;
+    const tooLarge = oversized(name, args);
+    if (tooLarge) return done(prompts.fill('bad_arguments', { name, reason: tooLarge, arguments: argumentsHelp(s) }), false);
     if (name === 'swe_clone') return done(await this.clone(), true);
     if (!this.cloned) return done(prompts.fill('not_cloned'), false);
     if (name === 'swe_install') return done(await this.install(), true);
@@ -300,9 +204,9 @@ export class Toolbox {
       return { output: this.ctx.prompts.fill('bad_arguments', { name: 'swe_pytest', reason: `have a test "${bad}" that is not a path or node id`, arguments: argumentsHelp(TOOL_SCHEMAS.swe_pytest!) }), decidingPassed: false };
     }
     const d = this.deciding;
-    const selection = { k: k ?? d.k, tests: tests ?? d.tests };
+    const selection = { k: k ?? d.k, tests: tests ?? d.tests, command: d.command };
     const isDeciding = selection.k === d.k && selection.tests.join('\0') === d.tests.join('\0');
-    const run = await runPytest(this.ctx.env, 'tests_after', selection, this.ctx.timeouts.test);
+    const run = await runTests(this.ctx.env, 'tests_after', selection, this.ctx.timeouts.test, this.runner);
     this.stages.push(run.record);
     const sum = run.summary;
     if (isDeciding) {
@@ -311,12 +215,11 @@ export class Toolbox {
       this.lastDeciding = rec;
     }
     const failing = Object.entries(sum.tests).filter(([, st]) => st === 'FAILED' || st === 'ERROR');
-    const c = sum.counts;
     const text = this.ctx.prompts.fill('pytest_result', {
       selection: isDeciding ? 'the deciding tests' : describeSelection(selection),
       status: sum.status,
       duration: run.record.duration_s.toFixed(2),
-      counts: `${c.passed} passed, ${c.failed} failed, ${c.errors} errors, ${c.skipped} skipped`,
+      counts: countsLine(sum),
       note: sum.note ? ` (${sum.note})` : '',
       failing: failing.length ? truncate(this.ctx.prompts, `Failing: ${failing.map(([id, st]) => `${id} ${st}`).join('; ')}`, 2000, 'head') : '',
       output: this.cap(run.tail, 'tail'),
@@ -330,7 +233,7 @@ export class Toolbox {
    * left running (`cmd &`, `nohup`, `setsid -f`: outside the process group
    * the time limit kills) is killed when it returns.
    */
-  private async exec(argv: string[]) {
+  private async exec(argv: string[], input?: string) {
     const { env, limits } = this.ctx;
     try {
       return await execIn(env.container, argv, {
@@ -340,31 +243,16 @@ export class Toolbox {
         logFile: null,
         cwd: env.cfg.workdir,
         user: limits.commandUser,
+        input,
         env: { ...env.vars, HOME: '/tmp' },
         signal: env.signal,
       });
     } finally {
-      if (!env.signal?.aborted) await this.killLeftovers();
+      // Nothing of the harness runs between tool calls: everything but the container's own
+      // init and main script is the command's leftovers. The kill needs no new process in
+      // the container, so a fork bomb that filled its pids limit dies too.
+      if (!env.signal?.aborted) await killAllProcesses(env.container).catch(() => {});
     }
-  }
-
-  /**
-   * Kill every process of the command user: kill(-1) run as that user reaches
-   * only its own processes (and spares the caller). Nothing of the harness
-   * runs between tool calls, so this also holds for a root command user, whose
-   * kill(-1) spares PID 1. Best effort: a failure here is not the model's.
-   */
-  private async killLeftovers(): Promise<void> {
-    const { env, limits } = this.ctx;
-    await docker(['exec', '-u', limits.commandUser, env.container.id, 'sh', '-c', 'kill -9 -1 2>/dev/null; exit 0'], { timeoutMs: 30_000 }).catch(() => {});
-  }
-
-  private pathProblem(p: string, output: string): string | null {
-    if (/^@@NOPATH$/m.test(output)) return `Error: "${p}" does not exist in the repository.`;
-    if (/^@@OUTSIDE$/m.test(output)) return `Error: "${p}" is outside the repository.`;
-    if (/^@@NOTFILE$/m.test(output)) return `Error: "${p}" is not a file (use list_files for directories).`;
-    if (/^@@BINARY$/m.test(output)) return `Error: "${p}" is a binary file.`;
-    return null;
   }
 
   private async listFiles(p: string, depth: number): Promise<string> {
@@ -372,7 +260,7 @@ export class Toolbox {
     if (refused) return refused;
     const r = await this.exec(['bash', '-c', LIST_SCRIPT, 'list', this.ctx.env.cfg.workdir, p, String(Math.min(Math.max(depth, 1), 6)), String(this.ctx.limits.listMaxEntries)]);
     if (r.timedOut) return `Error: listing "${p}" took longer than ${this.ctx.limits.commandTimeoutS}s.`;
-    const problem = this.pathProblem(p, r.output);
+    const problem = pathProblem(p, r.output);
     if (problem) return problem;
     const more = /^@@MORE (\d+)$/m.exec(r.output);
     let text = r.output.replace(/^@@MORE \d+\n?/m, '').trimEnd() || '(empty directory)';
@@ -388,7 +276,7 @@ export class Toolbox {
     const max = this.ctx.limits.observationChars;
     const r = await this.exec(['bash', '-c', READ_SCRIPT, 'read', this.ctx.env.cfg.workdir, p, String(s), String(e), String(max)]);
     if (r.timedOut) return `Error: reading "${p}" took longer than ${this.ctx.limits.commandTimeoutS}s.`;
-    const problem = this.pathProblem(p, r.output);
+    const problem = pathProblem(p, r.output);
     if (problem) return problem;
     const lines = r.output.split('\n');
     const total = Number(/^@@LINES (\d+)$/.exec(lines[0] ?? '')?.[1] ?? 0);
@@ -409,21 +297,34 @@ export class Toolbox {
   }
 
   private async runCommand(command: string): Promise<string> {
-    const r = await this.exec(['bash', '-c', command]);
+    // The command goes in by stdin, into a file: an argument of any size would hit the
+    // kernel's per-argument limit (E2BIG) on its way through argv.
+    const r = await this.exec(['bash', '-c', RUN_FROM_STDIN], command);
     const cutBefore = r.bytes > Buffer.byteLength(r.output) ? ` (only the last ${Buffer.byteLength(r.output)} of ${r.bytes} bytes of output were kept)` : '';
     const note = r.timedOut ? ` (killed after the ${this.ctx.limits.commandTimeoutS}s time limit)` : r.interrupted ? ' (interrupted)' : '';
     return this.cap(this.ctx.prompts.fill('command_result', { exit_code: r.exitCode ?? 'none', note: note + cutBefore, output: r.output.trimEnd() }), 'both');
   }
 }
 
-/** A path the file tools refuse before asking the container: absolute, `..`, or a leading `-`. */
-export function refusePath(p: string): string | null {
-  if (p.startsWith('/')) return `Error: "${p}" is absolute; give a path relative to the repository root.`;
-  if (p.split('/').includes('..')) return `Error: "${p}" contains ".."; give a path inside the repository.`;
-  if (p.startsWith('-')) return `Error: "${p}" is not a path.`;
-  if (/[\0\n]/.test(p)) return 'Error: the path contains control characters.';
+/**
+ * Arguments that go through argv (paths, tests, -k) stay far below the
+ * kernel's per-argument limit; the patch and the command go in by stdin and
+ * are bounded by the patch guardrails and this cap. Null when all fit.
+ */
+function oversized(name: string, args: Record<string, unknown>): string | null {
+  const viaStdin = name === 'swe_apply_patch' || name === 'run_command';
+  const limit = viaStdin ? MAX_STDIN_ARG_BYTES : MAX_ARGV_ARG_BYTES;
+  for (const [key, v] of Object.entries(args)) {
+    const bytes = Buffer.byteLength(typeof v === 'string' ? v : JSON.stringify(v ?? null));
+    if (bytes > limit) return `have a field "${key}" of ${bytes} bytes; at most ${limit} bytes are accepted`;
+  }
   return null;
 }
+
+/** Arguments passed on a command line (the kernel refuses one over 128 KiB). */
+const MAX_ARGV_ARG_BYTES = 16 * 1024;
+/** Arguments sent as stdin. */
+const MAX_STDIN_ARG_BYTES = 8 * 1024 * 1024;
 
 function describeSelection(sel: { k: string | null; tests: string[] }): string {
   const parts = [...(sel.tests.length ? [sel.tests.join(' ')] : ['all tests']), ...(sel.k ? [`-k ${JSON.stringify(sel.k)}`] : [])];

@@ -6,10 +6,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { HarnessConfig, StageTimeouts } from '../core/config.js';
-import { errorMessage, HarnessError } from '../core/errors.js';
-import { resolveImage } from '../engine/image.js';
+import { patchBytes } from '../core/diff.js';
+import { EXIT_CODES, errorMessage, HarnessError } from '../core/errors.js';
+import { resolveImage } from '../engine/images.js';
 import { writeJsonAtomic, type RunResult } from '../run/result.js';
-import { cacheKey, effectiveTimeouts, recordBadInput, runTask } from '../run/run-task.js';
+import { cacheKey, effectiveTimeouts } from '../run/keys.js';
+import { recordBadInput } from '../run/outcome.js';
+import { runTask } from '../run/run-task.js';
+import { lockRunsDir } from './lock.js';
 import type { PatchInput, RunStatus, Task } from '../core/types.js';
 import { sha256 } from '../core/values.js';
 
@@ -70,10 +74,18 @@ export function indexDone(runsDir: string): Map<string, { result: RunResult; fil
     } catch {
       continue; // not a run dir, or a result a crash cut short
     }
-    // Interrupted or infrastructure-failed runs are not "done": they run again.
-    if (result.cache_key && result.status !== 'interrupted' && result.status !== 'error') done.set(result.cache_key, { result, file });
+    if (result.cache_key && isFinal(result)) done.set(result.cache_key, { result, file });
   }
   return done;
+}
+
+/**
+ * Interrupted or infrastructure-failed runs are not "done": they run again.
+ * Bad input (an error with the usage exit code) is: it would fail the same way.
+ */
+function isFinal(r: RunResult): boolean {
+  if (r.status === 'interrupted') return false;
+  return r.status !== 'error' || r.exit_code === EXIT_CODES.usage;
 }
 
 function percentile(xs: number[], p: number): number {
@@ -89,7 +101,20 @@ function fmt(s: number): string {
 
 const isResolved = (r: RunResult) => r.resolved ?? r.status === 'passed';
 
+/**
+ * Run the items on a pool of workers, holding the runs dir for the whole batch.
+ * @throws HarnessError('usage') when another run-many is using the runs dir.
+ */
 export async function runBatch(items: BatchItem[], opts: BatchOptions): Promise<BatchSummary> {
+  const release = lockRunsDir(opts.cfg.runsDir);
+  try {
+    return await runItems(items, opts);
+  } finally {
+    release();
+  }
+}
+
+async function runItems(items: BatchItem[], opts: BatchOptions): Promise<BatchSummary> {
   const started = performance.now();
   const done = opts.redoExisting ? new Map() : indexDone(opts.cfg.runsDir);
   const entries: BatchEntry[] = new Array(items.length);
@@ -136,18 +161,18 @@ export async function runBatch(items: BatchItem[], opts: BatchOptions): Promise<
       if (i >= items.length) return;
       const item = items[i]!;
       try {
-        if (item.patch instanceof HarnessError) {
-          const { result, resultFile } = recordBadInput(item.task, opts.cfg, item.patch);
-          note(i, result, resultFile, false);
-          continue;
-        }
         const image = await resolveImage(opts.image ?? item.task.image ?? null);
         const timeouts = effectiveTimeouts(opts.cfg, item.task, opts.timeouts);
-        const key = cacheKey(item.task, image, item.patch ? sha256(item.patch.text) : null, timeouts, opts.mode);
+        const key = cacheKey(item.task, image, patchKey(item.patch), timeouts, opts.mode);
         const hit = done.get(key);
         if (hit) {
           skipped++;
           note(i, hit.result, hit.file, true);
+          continue;
+        }
+        if (item.patch instanceof HarnessError) {
+          const { result, resultFile } = recordBadInput(item.task, opts.cfg, item.patch, key);
+          note(i, result, resultFile, false);
           continue;
         }
         ran++;
@@ -190,6 +215,12 @@ export async function runBatch(items: BatchItem[], opts: BatchOptions): Promise<
     tokens: anyTokens ? tokens : null,
     tasks,
   };
+}
+
+/** The patch part of a cache key: the hash of the patch's bytes, as result.json records it, or of the bad input's message. */
+function patchKey(patch: PatchInput | HarnessError | null): string | null {
+  if (patch instanceof HarnessError) return `bad-input:${sha256(patch.message)}`;
+  return patch ? sha256(patchBytes(patch.text, patch.encoding)) : null;
 }
 
 export function writeSummary(file: string, summary: BatchSummary): void {

@@ -27,6 +27,11 @@ export interface ContainerLimits {
   cpus: number;
   /** Dead-man's switch: the container's PID 1 is `sleep ttl`, so it dies by itself if the harness crashes. */
   ttlSeconds: number;
+  /**
+   * Size cap of each scratch tmpfs (/tmp, /var/tmp), e.g. '1g': a test cannot
+   * fill the host disk through them, and their pages count against `memory`.
+   */
+  tmpfsSize: string;
 }
 
 export interface PatchLimits {
@@ -74,7 +79,7 @@ export interface HarnessConfig {
 
 export const DEFAULT_CONFIG: HarnessConfig = {
   timeouts: { clone: 5, install: 20, test: 5 },
-  container: { memory: '2g', pids: 1024, cpus: 2, ttlSeconds: 3600 },
+  container: { memory: '2g', pids: 1024, cpus: 2, ttlSeconds: 3600, tmpfsSize: '1g' },
   patch: { maxBytes: 512 * 1024, maxFiles: 50, maxHunks: 400 },
   logs: { maxLogBytes: 2 * 1024 * 1024, tailWindowBytes: 4 * 1024 * 1024, tailLines: 30 },
   backstopSeconds: 5,

@@ -251,3 +251,26 @@ export function patchFilesOf(patch: string): PatchFile[] {
   flush();
   return files;
 }
+
+/**
+ * How a patch's bytes are held as text: UTF-8 when they are valid UTF-8, else
+ * Latin-1 (one character per byte; old Python repositories have Latin-1
+ * sources), so that encoding the text again gives back the very same bytes.
+ */
+export type PatchEncoding = 'utf8' | 'latin1';
+
+const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/** A patch read as bytes (file, stdin, a container's `git diff`), as text that round-trips exactly. */
+export function decodePatch(bytes: Uint8Array): { text: string; encoding: PatchEncoding } {
+  try {
+    return { text: STRICT_UTF8.decode(bytes), encoding: 'utf8' };
+  } catch {
+    return { text: Buffer.from(bytes).toString('latin1'), encoding: 'latin1' };
+  }
+}
+
+/** The bytes of a patch held as text in `encoding` (UTF-8 when none is given). */
+export function patchBytes(text: string, encoding: PatchEncoding = 'utf8'): Buffer {
+  return Buffer.from(text, encoding);
+}

@@ -3,6 +3,7 @@
  * (tasks, pytest, patch) and the Docker-facing ones agree without importing
  * each other.
  */
+import type { PatchEncoding } from './diff.js';
 
 /** One task: a repository at a ref, an optional install command, a pytest selection. */
 export interface Task {
@@ -34,6 +35,8 @@ export interface Task {
 /** A candidate patch and where it came from. */
 export interface PatchInput {
   text: string;
+  /** How `text` holds the patch's bytes (core/diff.ts decodePatch); UTF-8 when absent. */
+  encoding?: PatchEncoding;
   /** File path, "-" for stdin, or "task". */
   source: string;
 }

@@ -3,7 +3,7 @@
  * rounding for records, stable JSON for keys, hashes.
  */
 import { createHash } from 'node:crypto';
-
+import { HarnessError } from './errors.js';
 
 /** A value as it appears in messages: JSON, shortened. */
 export function showValue(value: unknown): string {
@@ -22,6 +22,11 @@ export function kindOf(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
   return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
+}
+
+/** The one shape of an input-file error: `<where>: field "<field>" <what>, got <value>` (HarnessError 'task'). */
+export function failField(where: string, field: string, what: string, value: unknown): never {
+  throw new HarnessError('task', `${where}: field "${field}" ${what}, got ${showValue(value)}`);
 }
 
 export function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -48,7 +53,8 @@ export function stableJson(v: unknown): string {
   return JSON.stringify(sortKeys(v));
 }
 
-function sortKeys(v: unknown): unknown {
+/** A copy with object keys sorted at every depth. */
+export function sortKeys(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(sortKeys);
   if (v && typeof v === 'object') {
     return Object.fromEntries(

@@ -54,11 +54,15 @@ export class CappedOutput {
     return this.dropped > 0;
   }
 
+  /** The last `tailWindowBytes` (or fewer) of the output, as bytes. */
+  buffer(): Buffer {
+    const buf = Buffer.concat(this.chunks);
+    return buf.length > this.tailWindowBytes ? buf.subarray(buf.length - this.tailWindowBytes) : buf;
+  }
+
   /** The last `tailWindowBytes` (or fewer) of the output, as text. */
   text(): string {
-    let buf = Buffer.concat(this.chunks);
-    if (buf.length > this.tailWindowBytes) buf = buf.subarray(buf.length - this.tailWindowBytes);
-    return buf.toString('utf8');
+    return this.buffer().toString('utf8');
   }
 
   /** Close the log, noting how much was left out. Idempotent. */

@@ -1,23 +1,29 @@
 /**
- * One run of one task, end to end: container → clone → install → (tests
- * before → apply patch) → tests → result.json. Whatever happens — failure,
- * timeout, bad input, Ctrl-C — a result file is written and the container is
- * removed.
+ * One run of one task, end to end, as a short sequence of stages: container →
+ * clone → install → (tests before → apply patch) → (test patch) → tests →
+ * result.json. Whatever happens — failure, timeout, bad input, Ctrl-C — a
+ * result file is written and the container is removed.
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { createHash, randomBytes } from 'node:crypto';
 import type { HarnessConfig, StageTimeouts } from '../core/config.js';
-import { disconnectNetwork } from '../engine/docker.js';
-import { EXIT_CODES, HarnessError, errorMessage } from '../core/errors.js';
-import { checkPatch } from './guardrails.js';
-import { gradeInstance } from '../testing/grading.js';
-import { isInstanceTask } from '../task/instances.js';
-import { minimumTtl, prepare, startContainer, stopContainer } from './sandbox.js';
-import { writeResult, type RunResult } from './result.js';
-import { applyPatch, clone, install, runPytest, type PytestRun, type StageRun } from './stages.js';
-import type { PatchInput, RunStatus, StageRecord, Task } from '../core/types.js';
+import type { PatchInput, Task } from '../core/types.js';
+import { patchBytes } from '../core/diff.js';
 import { sha256 } from '../core/values.js';
+import { disconnectNetwork } from '../engine/docker.js';
+import { resolveImage } from '../engine/images.js';
+import type { InstanceTask } from '../task/instances.js';
+import { runnerForTask, type TestRunner, type TestSelection } from '../testing/runner.js';
+import { applyPatch } from './apply.js';
+import { checkPatch } from './guardrails.js';
+import { cacheKey, effectiveTimeouts, newRunId } from './keys.js';
+import { RunRecorder, type RunOutcome } from './outcome.js';
+import type { PatchRecord } from './result.js';
+import { prepare, startContainer, stopContainer } from './sandbox.js';
+import { clone, install, runTests, type StageEnv } from './stages.js';
+
+export { blankResult, recordBadInput, type RunOutcome } from './outcome.js';
+export { cacheKey, effectiveTimeouts, newRunId } from './keys.js';
 
 export interface RunOptions {
   cfg: HarnessConfig;
@@ -33,147 +39,31 @@ export interface RunOptions {
   log?: (line: string) => void;
 }
 
-export interface RunOutcome {
-  result: RunResult;
-  runDir: string;
-  resultFile: string;
-}
-
-/** `20261123-183000-a1b2-<task>`: sortable, unique, and a valid container name part. */
-export function newRunId(taskId: string, now = new Date()): string {
-  const stamp = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
-  return `${stamp}-${randomBytes(2).toString('hex')}-${taskId}`;
-}
-
-export function effectiveTimeouts(cfg: HarnessConfig, task: Task, cli: Partial<StageTimeouts> = {}): StageTimeouts {
-  return { ...cfg.timeouts, ...task.timeouts, ...cli };
-}
-
-const round = (s: number) => Math.round(s * 100) / 100;
-
-/** A result for a task before anything has run: status "error" until a stage says otherwise. */
-export function blankResult(task: Task): RunResult {
-  return {
-    task_id: task.task_id,
-    repo: task.repo,
-    ref: task.ref,
-    pytest_k: task.pytest_k,
-    status: 'error',
-    duration_s: 0,
-    tail: '',
-    exit_code: EXIT_CODES.error,
-    timeout_stage: null,
-    error: null,
-    head: null,
-    image: null,
-    patch: null,
-    stages: [],
-    before: null,
-    after: null,
-  };
-}
-
-/**
- * Bad input found after the task is known (an unreadable patch, a bad
- * timeout): the run never starts, but its result file is still written.
- */
-export function recordBadInput(task: Task, cfg: HarnessConfig, err: HarnessError): RunOutcome {
-  const runDir = path.join(cfg.runsDir, newRunId(task.task_id));
-  const result = { ...blankResult(task), error: err.message, exit_code: err.exitCode };
-  return { result, runDir, resultFile: writeResult(runDir, result) };
-}
-
-/**
- * Key of a result: a hash of everything that produced it — the task (all its
- * fields, grading data included), the image (by id, so a rebuilt image counts
- * as new), the patch, the effective time limits (a timeout under a longer
- * limit is a new question) and the mode (plain run, or the agent's model).
- * run-many skips a task whose key is already done, so a changed patch is never
- * taken for "already done".
- */
-export function cacheKey(
-  task: Task,
-  image: { name: string; id: string },
-  patchSha: string | null,
-  timeouts: StageTimeouts,
-  mode = 'run',
-): string {
-  const canonical = JSON.stringify({ task: sortKeys(task), image: image.id || image.name, patch: patchSha, timeouts: sortKeys(timeouts), mode });
-  return createHash('sha256').update(canonical).digest('hex').slice(0, 32);
-}
-
-function sortKeys(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(sortKeys);
-  if (v && typeof v === 'object') {
-    return Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([k, x]) => [k, sortKeys(x)]));
-  }
-  return v;
-}
-
 export async function runTask(task: Task, opts: RunOptions): Promise<RunOutcome> {
   const { cfg } = opts;
   const log = opts.log ?? (() => {});
-  const started = performance.now();
   const runId = newRunId(task.task_id);
   const runDir = path.join(cfg.runsDir, runId);
   fs.mkdirSync(runDir, { recursive: true });
   const timeouts = effectiveTimeouts(cfg, task, opts.timeouts);
-
-  const result = blankResult(task);
-  const inst = isInstanceTask(task) ? task : null;
-  const stages: StageRecord[] = result.stages;
+  const rec = new RunRecorder(task, { runDir, signal: opts.signal, log });
+  const { result, inst } = rec;
   let containerRequested = false;
-
-  /** Note why the run stops at this stage. */
-  const stopAt = (run: StageRun): false => {
-    result.tail = run.tail;
-    result.error = run.message;
-    if (run.record.status === 'timeout') {
-      result.status = 'timeout';
-      result.timeout_stage = run.record.name;
-    } else if (run.record.status === 'interrupted') result.status = 'interrupted';
-    else result.status = 'error';
-    return false;
-  };
-
-  /** Record a stage; returns true when the run may go on. */
-  const record = (run: StageRun): boolean => {
-    stages.push(run.record);
-    log(`[${run.record.name}] ${run.record.status} ${run.record.duration_s.toFixed(2)}s${run.message ? ` — ${run.message}` : ''}`);
-    return run.record.status === 'ok' || stopAt(run);
-  };
-
-  /** Record the test patch going on; its failure is the dataset's problem, reported as an error. */
-  const applyTestPatch = (applied: StageRun): boolean => {
-    if (record(applied)) return true;
-    result.error = `test patch: ${applied.message}`;
-    return false;
-  };
-
-  /** Record a pytest stage: failing tests are a verdict, not a reason to stop; a timeout, Ctrl-C or a lost container is. */
-  const recordTests = (run: PytestRun): boolean => {
-    stages.push(run.record);
-    log(`[${run.record.name}] ${run.summary.status} ${run.record.duration_s.toFixed(2)}s — ${run.record.status === 'ok' ? countsLine(run.summary) : run.message}`);
-    return run.record.status === 'ok' || stopAt(run);
-  };
 
   try {
     if (opts.patch) {
-      fs.writeFileSync(path.join(runDir, 'patch.diff'), opts.patch.text);
-      const check = checkPatch(opts.patch.text, cfg.patch);
-      result.patch = {
-        source: opts.patch.source,
-        sha256: sha256(opts.patch.text),
-        bytes: Buffer.byteLength(opts.patch.text),
-        files: check.ok ? check.files : [],
-        applied_with: null,
-      };
+      result.patch = recordPatch(opts.patch, runDir, cfg);
+      const patchRecord = result.patch;
       // Guardrails first: a patch we refuse costs no container at all.
+      const check = checkPatch(opts.patch.text, cfg.patch);
       if (!check.ok) {
         result.status = 'patch_rejected';
         result.error = `patch rejected: ${check.reason}`;
         log(`[apply_patch] rejected — ${check.reason}`);
-        return finish();
+        // Keyed like any run, so run-many does not try the same patch again.
+        const image = await resolveImage(opts.image ?? task.image ?? null);
+        result.cache_key = cacheKey(task, image, patchRecord.sha256, timeouts);
+        return rec.finish();
       }
     }
 
@@ -181,89 +71,76 @@ export async function runTask(task: Task, opts: RunOptions): Promise<RunOutcome>
     result.image = { name: prep.image.name, python: prep.image.python, flavour: prep.image.flavour };
     log(`image ${prep.image.name} (python ${prep.image.python}, ${prep.image.flavour})`);
     containerRequested = true;
-    // The stages read their limits from cfg: this task's effective timeouts, and a
-    // dead-man's switch that outlives them all.
-    const limits = { ...cfg.container, ttlSeconds: Math.max(cfg.container.ttlSeconds, minimumTtl(timeouts)) };
-    const env = await startContainer(prep, { cfg: { ...cfg, timeouts, container: limits }, runId, runDir, signal: opts.signal });
-    if (inst) env.vars = inst.env;
+    const env = await startContainer(prep, { cfg, timeouts, runId, runDir, signal: opts.signal, vars: inst?.env });
     result.cache_key = cacheKey(task, prep.image, result.patch?.sha256 ?? null, timeouts);
 
     const cloned = await clone(env, prep.cloneSource, task.ref, timeouts.clone);
     result.head = cloned.head;
-    if (!record(cloned)) return finish();
-
-    if (task.install) {
-      if (!record(await install(env, task.install, timeouts.install))) return finish();
-    }
+    if (!rec.stage(cloned)) return rec.finish();
+    if (task.install && !rec.stage(await install(env, task.install, timeouts.install))) return rec.finish();
     // From here on the code under test runs: no network, whatever the task is.
     await disconnectNetwork(env.container);
 
-    const selection = { k: task.pytest_k, tests: task.tests, command: inst?.test_cmd ?? null };
-    let resetForCandidate: string[] = [];
-    if (opts.patch) {
-      // A failing "before" run is expected (that is what the patch is for); only
-      // a timeout or Ctrl-C stops the run here. SWE-bench grading runs the tests
-      // once, after both patches: instances skip it unless asked.
-      if (opts.before ?? !inst) {
-        // An instance's "before" is SWE-bench's: its tests (the test patch) without the candidate.
-        if (inst?.test_patch) {
-          const tp = await applyPatch(env, inst.test_patch, { name: 'apply_test_patch', resetFirst: true });
-          if (!applyTestPatch(tp)) return finish();
-          // The candidate goes onto the base versions of the test files, as without --before.
-          resetForCandidate = tp.files;
-        }
-        const before = await runPytest(env, 'tests_before', selection, timeouts.test);
-        result.before = before.summary;
-        if (!recordTests(before)) return finish();
-      }
-
-      const applied = await applyPatch(env, opts.patch.text, { resetPaths: resetForCandidate });
-      result.patch!.applied_with = applied.applied_with;
-      if (!record(applied)) {
-        if (applied.record.status === 'failed') result.status = 'patch_failed';
-        return finish();
-      }
-    }
+    const selection: TestSelection = { k: task.pytest_k, tests: task.tests, command: inst?.test_cmd ?? null };
+    const runner = runnerForTask(task);
+    if (opts.patch && !(await beforeAndPatch(env, rec, opts.patch, { selection, runner }, opts.before ?? !inst))) return rec.finish();
     // As SWE-bench: the test files go back to the base commit, then the test patch goes on.
-    if (inst?.test_patch && !applyTestPatch(await applyPatch(env, inst.test_patch, { name: 'apply_test_patch', resetFirst: true }))) return finish();
+    if (inst?.test_patch && !(await applyTestPatch(env, rec, inst))) return rec.finish();
 
-    const after = await runPytest(env, 'tests_after', selection, timeouts.test);
-    result.after = after.summary;
-    if (!recordTests(after)) return finish();
-    result.tail = after.tail;
-    if (inst) {
-      // Graded like SWE-bench: the per-test map decides, not pytest's overall verdict
-      // (a suite with unrelated failures can still resolve the instance).
-      result.grading = gradeInstance(inst, after.summary.tests, inst.tests);
-      result.resolved = result.grading.resolved;
-      result.status = result.resolved ? 'passed' : 'failed';
-    } else {
-      result.status = after.summary.status === 'passed' ? 'passed' : 'failed';
-    }
-    return finish();
+    const after = await runTests(env, 'tests_after', selection, timeouts.test, runner);
+    if (rec.tests(after, 'after')) rec.decide(after.summary, runner.parser);
+    return rec.finish();
   } catch (err) {
-    result.status = opts.signal?.aborted ? 'interrupted' : 'error';
-    result.error = errorMessage(err);
-    result.exit_code = err instanceof HarnessError && !opts.signal?.aborted ? err.exitCode : EXIT_CODES[result.status];
-    return finish(result.exit_code);
+    return rec.fail(err);
   } finally {
     // Removal by name also catches a container whose `docker run` raced a Ctrl-C.
     if (containerRequested) await stopContainer(runId);
   }
+}
 
-  function finish(exitCode?: number): RunOutcome {
-    if (opts.signal?.aborted) result.status = 'interrupted';
-    if (inst && result.resolved === undefined) result.resolved = false; // rejected, failed or broken: not resolved
-    result.exit_code = exitCode ?? EXIT_CODES[result.status];
-    result.duration_s = round((performance.now() - started) / 1000);
-    const resultFile = writeResult(runDir, result);
-    return { result, runDir, resultFile };
+/** The patch as recorded in result.json (and kept as patch.diff), before any check. */
+function recordPatch(patch: PatchInput, runDir: string, cfg: HarnessConfig): PatchRecord {
+  // Byte for byte as given: a Latin-1 line stays Latin-1 in patch.diff, its hash and the repository.
+  const bytes = patchBytes(patch.text, patch.encoding);
+  // A patch larger than a log is one the guardrails refuse anyway: keep its head, as logs are kept.
+  const kept = bytes.subarray(0, cfg.logs.maxLogBytes);
+  const note = kept.length < bytes.length ? `\n[swe-harness: patch capped at ${kept.length} bytes; ${bytes.length - kept.length} more bytes not stored]\n` : '';
+  fs.writeFileSync(path.join(runDir, 'patch.diff'), Buffer.concat([kept, Buffer.from(note)]));
+  const check = checkPatch(patch.text, cfg.patch);
+  return {
+    source: patch.source,
+    sha256: sha256(bytes),
+    bytes: bytes.length,
+    files: check.ok ? check.files : [],
+    applied_with: null,
+  };
+}
+
+/**
+ * The tests before the patch (when asked), then the candidate patch. A failing
+ * "before" run is expected (that is what the patch is for); only a timeout or
+ * Ctrl-C stops the run there. An instance's "before" is SWE-bench's: its tests
+ * (the test patch) without the candidate, which then goes onto the base
+ * versions of the test files. False when the run stops here.
+ */
+async function beforeAndPatch(env: StageEnv, rec: RunRecorder, patch: PatchInput, tests: { selection: TestSelection; runner: TestRunner }, before: boolean): Promise<boolean> {
+  let resetForCandidate: string[] = [];
+  if (before) {
+    if (rec.inst?.test_patch) {
+      const tp = await applyPatch(env, rec.inst.test_patch, { name: 'apply_test_patch', resetFirst: true });
+      if (!rec.stage(tp, 'test patch: ')) return false;
+      resetForCandidate = tp.files;
+    }
+    if (!rec.tests(await runTests(env, 'tests_before', tests.selection, env.cfg.timeouts.test, tests.runner), 'before')) return false;
   }
+  const applied = await applyPatch(env, patch.text, { resetPaths: resetForCandidate, encoding: patch.encoding });
+  rec.result.patch!.applied_with = applied.applied_with;
+  if (rec.stage(applied)) return true;
+  if (applied.record.status === 'failed') rec.result.status = 'patch_failed';
+  return false;
 }
 
-function countsLine(s: { counts: { passed: number; failed: number; errors: number; skipped: number }; note: string | null }): string {
-  const c = s.counts;
-  return `${c.passed} passed, ${c.failed} failed, ${c.errors} errors, ${c.skipped} skipped${s.note ? ` (${s.note})` : ''}`;
+/** The dataset's test patch, onto the base versions of its files; its failure is reported as an error. */
+async function applyTestPatch(env: StageEnv, rec: RunRecorder, inst: InstanceTask): Promise<boolean> {
+  return rec.stage(await applyPatch(env, inst.test_patch!, { name: 'apply_test_patch', resetFirst: true }), 'test patch: ');
 }
-
-export type { RunStatus };

@@ -5,9 +5,10 @@
  */
 import type { HarnessConfig, StageTimeouts } from '../core/config.js';
 import { createContainer, containerName, removeContainer } from '../engine/docker.js';
-import { resolveImage, type ImageInfo } from '../engine/image.js';
+import { resolveImage, type ImageInfo } from '../engine/images.js';
 import { resolveRepo, type RepoSource } from '../source/repo.js';
-import { SOURCE_MOUNT, type StageEnv } from './stages.js';
+import { SOURCE_MOUNT } from '../source/clone.js';
+import type { StageEnv } from './stages.js';
 import type { Task } from '../core/types.js';
 
 export interface Prepared {
@@ -50,19 +51,25 @@ export async function prepare(
   };
 }
 
-/** Start the run's container; the returned env is what every stage takes. */
+/**
+ * Start the run's container; the returned env is what every stage takes. Its
+ * stages read their limits from it: the run's effective timeouts, and a
+ * dead-man's switch that outlives them all (plus `extraTtlS`, the agent's time).
+ */
 export async function startContainer(
   prep: Prepared,
-  opts: { cfg: HarnessConfig; runId: string; runDir: string | null; signal?: AbortSignal },
+  opts: { cfg: HarnessConfig; timeouts: StageTimeouts; runId: string; runDir: string | null; signal?: AbortSignal; vars?: Record<string, string>; extraTtlS?: number },
 ): Promise<StageEnv> {
+  const ttlSeconds = Math.max(opts.cfg.container.ttlSeconds, minimumTtl(opts.timeouts) + Math.ceil(opts.extraTtlS ?? 0));
+  const cfg: HarnessConfig = { ...opts.cfg, timeouts: opts.timeouts, container: { ...opts.cfg.container, ttlSeconds } };
   const container = await createContainer({
     image: prep.image.name,
     runId: opts.runId,
-    limits: opts.cfg.container,
+    limits: cfg.container,
     network: prep.network,
     mounts: prep.source.kind === 'local' ? [{ host: prep.source.hostPath, container: SOURCE_MOUNT }] : [],
   });
-  return { container, cfg: opts.cfg, logDir: opts.runDir, signal: opts.signal };
+  return { container, cfg, logDir: opts.runDir, signal: opts.signal, vars: opts.vars };
 }
 
 /**

@@ -16,6 +16,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { HarnessError } from '../core/errors.js';
+import { processAlive } from '../core/process.js';
 
 /** `owner/name` of a GitHub URL or of the short form, or null for anything else. */
 export function githubSlug(repo: string): string | null {
@@ -117,6 +118,13 @@ function why(r: GitResult, timeoutS: number): string {
   return lastLine(r.stderr);
 }
 
+interface MirrorOptions {
+  timeoutS: number;
+  ref?: string;
+  log?: (line: string) => void;
+  signal?: AbortSignal;
+}
+
 /** In-process queue per mirror: each fill/refresh starts when the previous one is done. */
 const queues = new Map<string, Promise<unknown>>();
 
@@ -134,19 +142,61 @@ function serialised<T>(key: string, fn: () => Promise<T>): Promise<T> {
   return next;
 }
 
-/** Whether process `pid` exists (EPERM: it does, under another user). */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 const LOCK_POLL_MS = 250;
 /** A lock file still without a pid after this long was left by a process that died while writing it. */
 const EMPTY_LOCK_STALE_MS = 10_000;
+
+/** Create the lock exclusively, holding `mine`; its release function, or null when it exists. */
+function tryLock(lock: string, mine: string): (() => void) | null {
+  try {
+    const fd = fs.openSync(lock, 'wx');
+    try {
+      fs.writeSync(fd, `${mine}\n`);
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return null;
+    throw err;
+  }
+  return () => {
+    try {
+      // Only our own lock: a process that wrongly took it over keeps its one.
+      if (fs.readFileSync(lock, 'utf8').trim() === mine) fs.rmSync(lock, { force: true });
+    } catch {
+      // already gone
+    }
+  };
+}
+
+/** Who holds the lock and whether they are gone; null when it was released meanwhile. */
+function lockHolder(lock: string, waitS: number): { content: string; holder: string; stale: boolean } | null {
+  let content: string;
+  let mtimeMs: number;
+  try {
+    content = fs.readFileSync(lock, 'utf8').trim();
+    mtimeMs = fs.statSync(lock).mtimeMs;
+  } catch {
+    return null;
+  }
+  const [pidText = '', host = os.hostname()] = content.split(/\s+/);
+  const hasPid = /^\d+$/.test(pidText);
+  const holder = hasPid ? `process ${pidText}${host === os.hostname() ? '' : ` on ${host}`}` : 'a process';
+  const age = Date.now() - mtimeMs;
+  // A pid is checked on this host only; another host's lock (a shared cache
+  // directory) is stale once older than a whole fill may take.
+  const stale = !hasPid ? age > EMPTY_LOCK_STALE_MS : host === os.hostname() ? !processAlive(Number(pidText)) : age > waitS * 1000;
+  return { content, holder, stale };
+}
+
+/** Remove a stale lock, but only if it is still that one (not a lock just taken by someone else). */
+function breakLock(lock: string, content: string): void {
+  try {
+    if (fs.readFileSync(lock, 'utf8').trim() === content) fs.rmSync(lock, { force: true });
+  } catch {
+    // gone already
+  }
+}
 
 /**
  * Take `<dest>.lock` (O_EXCL create holding our pid); wait while a live
@@ -159,59 +209,20 @@ async function acquireLock(lock: string, what: string, waitS: number, opts: { lo
   const mine = `${process.pid} ${os.hostname()}`;
   let told = false;
   for (;;) {
-    try {
-      const fd = fs.openSync(lock, 'wx');
-      try {
-        fs.writeSync(fd, `${mine}\n`);
-      } finally {
-        fs.closeSync(fd);
-      }
-      return () => {
-        try {
-          // Only our own lock: a process that wrongly took it over keeps its one.
-          if (fs.readFileSync(lock, 'utf8').trim() === mine) fs.rmSync(lock, { force: true });
-        } catch {
-          // already gone
-        }
-      };
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    }
-    let content: string;
-    let mtimeMs: number;
-    try {
-      content = fs.readFileSync(lock, 'utf8').trim();
-      mtimeMs = fs.statSync(lock).mtimeMs;
-    } catch {
-      continue; // released meanwhile: try again
-    }
-    const [pidText = '', host = os.hostname()] = content.split(/\s+/);
-    const holder = /^\d+$/.test(pidText) ? `process ${pidText}${host === os.hostname() ? '' : ` on ${host}`}` : 'a process';
-    const age = Date.now() - mtimeMs;
-    // A pid is checked on this host only; another host's lock (a shared cache
-    // directory) is stale once older than a whole fill may take.
-    const stale = !/^\d+$/.test(pidText)
-      ? age > EMPTY_LOCK_STALE_MS
-      : host === os.hostname()
-        ? !alive(Number(pidText))
-        : age > waitS * 1000;
-    if (stale) {
-      opts.log?.(`${what}: taking over the lock of ${holder}, which is gone`);
-      // Remove it only if it is still the stale one (not a lock just taken by someone else).
-      try {
-        if (fs.readFileSync(lock, 'utf8').trim() === content) fs.rmSync(lock, { force: true });
-      } catch {
-        // gone already
-      }
+    const release = tryLock(lock, mine);
+    if (release) return release;
+    const held = lockHolder(lock, waitS);
+    if (!held) continue; // released meanwhile: try again
+    if (held.stale) {
+      opts.log?.(`${what}: taking over the lock of ${held.holder}, which is gone`);
+      breakLock(lock, held.content);
       continue;
     }
-    if (opts.signal?.aborted) throw new HarnessError('internal', `${what}: interrupted while waiting for ${holder} to fill it`);
-    if (Date.now() > deadline) {
-      throw new HarnessError('internal', `${what}: still being filled by ${holder} after ${waitS}s (lock ${lock})`);
-    }
+    if (opts.signal?.aborted) throw new HarnessError('internal', `${what}: interrupted while waiting for ${held.holder} to fill it`);
+    if (Date.now() > deadline) throw new HarnessError('internal', `${what}: still being filled by ${held.holder} after ${waitS}s (lock ${lock})`);
     if (!told) {
       told = true;
-      opts.log?.(`${what}: ${holder} is filling it, waiting (at most ${waitS}s)`);
+      opts.log?.(`${what}: ${held.holder} is filling it, waiting (at most ${waitS}s)`);
     }
     await new Promise((r) => setTimeout(r, LOCK_POLL_MS));
   }
@@ -229,7 +240,7 @@ export function ensureMirror(
   cacheDir: string,
   slug: string,
   url: string,
-  opts: { timeoutS: number; ref?: string; log?: (line: string) => void; signal?: AbortSignal },
+  opts: MirrorOptions,
 ): Promise<string> {
   const dest = mirrorPath(cacheDir, slug);
   return serialised(dest, () => fillOrRefresh(dest, slug, url, opts));
@@ -239,7 +250,7 @@ async function fillOrRefresh(
   dest: string,
   slug: string,
   url: string,
-  opts: { timeoutS: number; ref?: string; log?: (line: string) => void; signal?: AbortSignal },
+  opts: MirrorOptions,
 ): Promise<string> {
   const hasRef = async () => !opts.ref || (await git(['-C', dest, 'cat-file', '-e', `${opts.ref}^{commit}`], { timeoutS: 30 })).code === 0;
   // The common case, a filled mirror that has the ref: no lock needed.
@@ -259,29 +270,34 @@ async function fillOrRefresh(
       }
       return dest;
     }
-    // Holding the lock: temp clones beside it are leftovers of fillers that died.
-    const prefix = `${path.basename(dest)}.tmp-`;
-    for (const name of fs.readdirSync(path.dirname(dest))) {
-      if (name.startsWith(prefix)) fs.rmSync(path.join(path.dirname(dest), name), { recursive: true, force: true });
-    }
-    const tmp = fs.mkdtempSync(path.join(path.dirname(dest), prefix));
-    opts.log?.(`${what}: cloning ${url} (at most ${opts.timeoutS}s)`);
-    // git clone accepts an existing empty directory.
-    const r = await git(['clone', '--mirror', '--progress', url, tmp], opts);
-    if (r.code !== 0) {
-      fs.rmSync(tmp, { recursive: true, force: true });
-      throw new HarnessError('internal', `could not fill the mirror of ${slug} from ${url}: ${why(r, opts.timeoutS)}`);
-    }
-    try {
-      fs.renameSync(tmp, dest);
-    } catch (err) {
-      fs.rmSync(tmp, { recursive: true, force: true });
-      // Filled by a process that does not take the lock: use its mirror.
-      if (!fs.existsSync(dest)) throw err;
-    }
+    await cloneMirror(dest, slug, url, opts);
     return dest;
   } finally {
     release();
+  }
+}
+
+/** Clone a fresh mirror into a temp dir beside `dest`, then rename it into place (caller holds the lock). */
+async function cloneMirror(dest: string, slug: string, url: string, opts: MirrorOptions): Promise<void> {
+  // Holding the lock: temp clones beside it are leftovers of fillers that died.
+  const prefix = `${path.basename(dest)}.tmp-`;
+  for (const name of fs.readdirSync(path.dirname(dest))) {
+    if (name.startsWith(prefix)) fs.rmSync(path.join(path.dirname(dest), name), { recursive: true, force: true });
+  }
+  const tmp = fs.mkdtempSync(path.join(path.dirname(dest), prefix));
+  opts.log?.(`mirror ${slug}: cloning ${url} (at most ${opts.timeoutS}s)`);
+  // git clone accepts an existing empty directory.
+  const r = await git(['clone', '--mirror', '--progress', url, tmp], opts);
+  if (r.code !== 0) {
+    fs.rmSync(tmp, { recursive: true, force: true });
+    throw new HarnessError('internal', `could not fill the mirror of ${slug} from ${url}: ${why(r, opts.timeoutS)}`);
+  }
+  try {
+    fs.renameSync(tmp, dest);
+  } catch (err) {
+    fs.rmSync(tmp, { recursive: true, force: true });
+    // Filled by a process that does not take the lock: use its mirror.
+    if (!fs.existsSync(dest)) throw err;
   }
 }
 

@@ -3,6 +3,7 @@
  * run directories and containers, so they stay filesystem- and docker-safe),
  * repository names, refs, and the control-character check.
  */
+import { HarnessError } from '../core/errors.js';
 
 /** Letters, digits, ".", "_" and "-": safe in a path and a container name. */
 export const ID_RE = /^[A-Za-z0-9._-]+$/;
@@ -27,4 +28,10 @@ export function idProblem(id: unknown): string | null {
 /** A ref git can check out and no tool reads as an option or a range. */
 export function refIsSafe(ref: string): boolean {
   return ref !== '' && !/\s/.test(ref) && !hasControlChars(ref) && !ref.startsWith('-') && !ref.includes('..');
+}
+
+/** An unknown id, naming a few known ones (a SWE-bench file has thousands: the message stays one readable line). */
+export function unknownIdError(what: string, id: string, known: readonly string[]): HarnessError {
+  const listed = known.slice(0, 10).join(', ') + (known.length > 10 ? `, ... (${known.length} in all)` : '');
+  return new HarnessError('task', `unknown ${what} id ${JSON.stringify(id)}; known ids: ${known.length ? listed : '(none)'}`);
 }

@@ -1,49 +1,16 @@
 /**
- * SWE-bench instance files, as published, and their mapping onto harness tasks.
- *
- * Accepted input (`parseInstances`):
- * - JSON Lines, one instance object per line (blank lines and lines starting
- *   with `#` are ignored), as `datasets.Dataset.to_json()` writes by default;
- * - a JSON array of instance objects (first non-blank character `[`), as
- *   `to_json(orient="records")` / `json.dump(list(ds))` write;
- * - a single pretty-printed instance object.
- *
- * Field names (unknown fields are ignored: published rows carry many, e.g.
- * `created_at`, `difficulty`, `repo_language`):
- *
- * | field | | meaning |
- * | --- | --- | --- |
- * | `instance_id` | required | letters, digits, `.`, `_`, `-` (it becomes part of a directory name) |
- * | `repo` | required | `owner/name` |
- * | `base_commit` | required | commit to check out |
- * | `patch` | optional | gold patch text |
- * | `test_patch` | optional | patch adding/changing the tests |
- * | `FAIL_TO_PASS`, `PASS_TO_PASS` | optional | test ids; a JSON array, or a string holding one (SWE-bench Lite/Verified); lower-case `fail_to_pass`/`pass_to_pass` too |
- * | `problem_statement`, `hints_text` | optional | text |
- * | `version` | optional | `"1.3"`; a JSON number is turned into text (`2` → `"2.0"`) |
- * | `environment_setup_commit` | optional | kept, not used |
- * | `image`, `image_name` (SWE-smith, mini-swe-agent), `docker_image` (SWE-rebench) | optional | image to run in; the first one given wins |
- * | `install`, `install_cmd` | optional | install command |
- * | `pre_install` | optional | list of commands run before `install` |
- * | `test_cmd`, `test_command` | optional | test command (a string, or a list of strings run in turn) |
- * | `env`, `env_vars` | optional | environment variables, `{name: value}` |
- * | `install_config` (SWE-rebench) | optional | object (or JSON text of one) whose `install`, `pre_install`, `test_cmd`, `env_vars` fill the fields above when they are absent |
- *
- * Every problem is a HarnessError('task') naming the source, the line (JSONL)
- * or array index (`file[3]`), and the field.
- *
- * Pure module: `loadInstances` reads the file, nothing else touches the disk.
+ * SWE-bench instance files as published (JSONL, a JSON list or one object; the
+ * README lists the fields read) and their mapping onto harness tasks.
  */
 import { HarnessError, errorMessage } from '../core/errors.js';
 import { readInputFile } from '../core/files.js';
 import { patchFilesOf } from '../core/diff.js';
-import { isPlainObject, kindOf, showValue } from '../core/values.js';
-import { hasControlChars, idProblem, refIsSafe, REPO_NAME_RE } from './ids.js';
-import type { EnvSpec } from './specs.js';
+import { failField as fail, isPlainObject, kindOf } from '../core/values.js';
+import { hasControlChars, idProblem, refIsSafe, REPO_NAME_RE, unknownIdError } from './ids.js';
+import type { EnvSpec, LogParserName } from './specs.js';
 import type { Task } from '../core/types.js';
 
-/** Allowed characters of an instance id (same rule as task ids). */
-/** `owner/name`, as GitHub spells repositories. */
+/** An environment variable name. */
 const ENV_NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 export interface Instance {
@@ -83,6 +50,8 @@ export type InstanceTask = Task & {
   test_cmd: string | null;
   /** `owner/name` of the instance (Task.repo may be a local mirror). */
   instance_repo: string;
+  /** The spec's log parser; null: the one SWE-bench uses for `instance_repo`. */
+  log_parser: LogParserName | null;
 };
 
 /** Instances carry their grading data; plain tasks do not. */
@@ -170,13 +139,7 @@ export async function loadInstances(file: string): Promise<Instance[]> {
 export function findInstance(instances: readonly Instance[], id: string): Instance {
   const inst = instances.find((i) => i.instance_id === id);
   if (inst) return inst;
-  const known = instances.map((i) => i.instance_id);
-  const listed = known.slice(0, 10).join(', ') + (known.length > 10 ? `, ... (${known.length} in all)` : '');
-  throw new HarnessError('task', `unknown instance id ${JSON.stringify(id)}; known ids: ${known.length ? listed : '(none)'}`);
-}
-
-function fail(where: string, field: string, what: string, value: unknown): never {
-  throw new HarnessError('task', `${where}: field "${field}" ${what}, got ${showValue(value)}`);
+  throw unknownIdError('instance', id, instances.map((i) => i.instance_id));
 }
 
 /** The first of `names` present (not undefined/null) in obj, with its name. */
@@ -274,55 +237,10 @@ function validateInstance(value: unknown, where: string): Instance {
     throw new HarnessError('task', `${where}: expected a JSON object, got ${kindOf(value)}`);
   }
   const obj = value;
-
-  const id = obj.instance_id;
-  if (id === undefined || id === null) fail(where, 'instance_id', 'is required (a non-empty string)', id);
-  const idBad = idProblem(id);
-  if (idBad) fail(where, 'instance_id', idBad, id);
-
-  const repo = obj.repo;
-  if (repo === undefined || repo === null) fail(where, 'repo', 'is required ("owner/name")', repo);
-  if (typeof repo !== 'string' || !REPO_NAME_RE.test(repo)) fail(where, 'repo', 'must be "owner/name"', repo);
-
-  const commit = obj.base_commit;
-  if (commit === undefined || commit === null) fail(where, 'base_commit', 'is required (a commit id)', commit);
-  if (typeof commit !== 'string' || commit === '') fail(where, 'base_commit', 'must be a non-empty string', commit);
-  if (!refIsSafe(commit)) {
-    fail(where, 'base_commit', 'must be a commit id (no whitespace, no leading "-", no "..")', commit);
-  }
-
-  // SWE-rebench keeps install data in one object (sometimes as JSON text).
-  let cfg: Record<string, unknown> = {};
-  if (obj.install_config !== undefined && obj.install_config !== null && obj.install_config !== '') {
-    let raw = obj.install_config;
-    if (typeof raw === 'string') {
-      try {
-        raw = JSON.parse(raw);
-      } catch (err) {
-        fail(where, 'install_config', `must be an object (or a string holding one); the string is not JSON (${errorMessage(err)})`, raw);
-      }
-    }
-    if (!isPlainObject(raw)) fail(where, 'install_config', 'must be an object', obj.install_config);
-    cfg = raw;
-  }
-
-  const install =
-    optionalText(obj, ['install', 'install_cmd'], where) ??
-    (cfg.install !== undefined && cfg.install !== null ? optionalText(cfg, ['install'], `${where}: install_config`) : null);
-
-  const preRaw = pick(obj, ['pre_install']) ?? (cfg.pre_install != null ? { name: 'install_config.pre_install', value: cfg.pre_install } : null);
-  const preInstall = preRaw ? commandList(preRaw.value, preRaw.name, where) : [];
-
-  const testRaw = pick(obj, ['test_cmd', 'test_command']) ?? (cfg.test_cmd != null ? { name: 'install_config.test_cmd', value: cfg.test_cmd } : null);
-  const testCmds = testRaw ? commandList(testRaw.value, testRaw.name, where) : [];
-
-  const envRaw = pick(obj, ['env', 'env_vars']) ?? (cfg.env_vars != null ? { name: 'install_config.env_vars', value: cfg.env_vars } : null);
-  const env = envRaw ? envMap(envRaw.value, envRaw.name, where) : {};
-
   return {
-    instance_id: id as string,
-    repo,
-    base_commit: commit,
+    instance_id: instanceIdField(obj.instance_id, where),
+    repo: repoField(obj.repo, where),
+    base_commit: baseCommitField(obj.base_commit, where),
     patch: optionalText(obj, ['patch'], where),
     test_patch: optionalText(obj, ['test_patch'], where),
     fail_to_pass: testList(obj, ['FAIL_TO_PASS', 'fail_to_pass'], where),
@@ -331,11 +249,63 @@ function validateInstance(value: unknown, where: string): Instance {
     version: versionText(obj, where),
     environment_setup_commit: optionalText(obj, ['environment_setup_commit'], where),
     image: imageRef(obj, where),
+    ...environmentFields(obj, where),
+    hints_text: optionalText(obj, ['hints_text'], where),
+  };
+}
+
+function instanceIdField(id: unknown, where: string): string {
+  if (id === undefined || id === null) fail(where, 'instance_id', 'is required (a non-empty string)', id);
+  const problem = idProblem(id);
+  if (problem) fail(where, 'instance_id', problem, id);
+  return id as string;
+}
+
+function repoField(repo: unknown, where: string): string {
+  if (repo === undefined || repo === null) fail(where, 'repo', 'is required ("owner/name")', repo);
+  if (typeof repo !== 'string' || !REPO_NAME_RE.test(repo)) fail(where, 'repo', 'must be "owner/name"', repo);
+  return repo;
+}
+
+function baseCommitField(commit: unknown, where: string): string {
+  if (commit === undefined || commit === null) fail(where, 'base_commit', 'is required (a commit id)', commit);
+  if (typeof commit !== 'string' || commit === '') fail(where, 'base_commit', 'must be a non-empty string', commit);
+  if (!refIsSafe(commit)) fail(where, 'base_commit', 'must be a commit id (no whitespace, no leading "-", no "..")', commit);
+  return commit;
+}
+
+/** SWE-rebench keeps install data in one object (sometimes as JSON text); {} when absent. */
+function installConfig(obj: Record<string, unknown>, where: string): Record<string, unknown> {
+  let raw = obj.install_config;
+  if (raw === undefined || raw === null || raw === '') return {};
+  if (typeof raw === 'string') {
+    try {
+      raw = JSON.parse(raw);
+    } catch (err) {
+      fail(where, 'install_config', `must be an object (or a string holding one); the string is not JSON (${errorMessage(err)})`, raw);
+    }
+  }
+  if (!isPlainObject(raw)) fail(where, 'install_config', 'must be an object', obj.install_config);
+  return raw;
+}
+
+/** install, pre_install, test_cmd and env: the instance's own fields, else install_config's. */
+function environmentFields(obj: Record<string, unknown>, where: string): Pick<Instance, 'install' | 'pre_install' | 'test_cmd' | 'env'> {
+  const cfg = installConfig(obj, where);
+  const fromCfg = (key: string) => (cfg[key] != null ? { name: `install_config.${key}`, value: cfg[key] } : null);
+  const install =
+    optionalText(obj, ['install', 'install_cmd'], where) ??
+    (cfg.install !== undefined && cfg.install !== null ? optionalText(cfg, ['install'], `${where}: install_config`) : null);
+  const pre = pick(obj, ['pre_install']) ?? fromCfg('pre_install');
+  const preInstall = pre ? commandList(pre.value, pre.name, where) : [];
+  const test = pick(obj, ['test_cmd', 'test_command']) ?? fromCfg('test_cmd');
+  const testCmds = test ? commandList(test.value, test.name, where) : [];
+  const env = pick(obj, ['env', 'env_vars']) ?? fromCfg('env_vars');
+  return {
     install,
     pre_install: preInstall,
     test_cmd: testCmds.length ? testCmds.join('\n') : null,
-    env,
-    hints_text: optionalText(obj, ['hints_text'], where),
+    env: env ? envMap(env.value, env.name, where) : {},
   };
 }
 
@@ -430,6 +400,7 @@ export function instanceToTask(inst: Instance, spec: EnvSpec | null, opts: Insta
     env: { ...(spec?.env ?? {}), ...inst.env },
     test_cmd: inst.test_cmd ?? spec?.test_cmd ?? null,
     instance_repo: inst.repo,
+    log_parser: spec?.log_parser ?? null,
   };
 }
 

@@ -1,20 +1,6 @@
 /**
- * SWE-bench predictions: `{instance_id, model_name_or_path, model_patch}` per
- * instance, in any of the three shapes in use:
- *
- * - JSON Lines, one prediction per line (SWE-bench's `--predictions_path x.jsonl`);
- * - a JSON array of predictions;
- * - the dict mini-swe-agent writes as `preds.json`:
- *   `{"<instance_id>": {"model_name_or_path": ..., "instance_id": ..., "model_patch": ...}}`.
- *
- * `model_patch` may be null, empty or missing (the model produced nothing):
- * the prediction is kept with `""`. A missing or null `model_name_or_path`
- * becomes `""`. Other fields (cost, trajectories...) are ignored. Errors are
- * HarnessError('task') naming the file and the line (`preds.jsonl:3`), index
- * (`preds.json[3]`) or key (`preds.json["astropy__astropy-12907"]`).
- *
- * Note: as in every JavaScript object, keys that look like array indices
- * ("123") come first when a dict file is read; instance ids never look like that.
+ * SWE-bench predictions (`{instance_id, model_name_or_path, model_patch}`) as
+ * JSONL, a JSON list or mini-swe-agent's preds.json dict; read, and appended to.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -22,7 +8,7 @@ import { HarnessError, errorMessage } from '../core/errors.js';
 import { readInputFile } from '../core/files.js';
 import { idProblem } from './ids.js';
 import { splitJsonRecords, type SourcedValue } from './instances.js';
-import { isPlainObject, kindOf, showValue } from '../core/values.js';
+import { failField as fail, isPlainObject, kindOf, showValue } from '../core/values.js';
 
 export interface Prediction {
   instance_id: string;
@@ -30,10 +16,10 @@ export interface Prediction {
   model_patch: string;
 }
 
-function fail(where: string, field: string, what: string, value: unknown): never {
-  throw new HarnessError('task', `${where}: field "${field}" ${what}, got ${showValue(value)}`);
-}
-
+/**
+ * One prediction; `key` is its dict key in a preds.json. A null or missing
+ * `model_patch` (the model produced nothing) or `model_name_or_path` is kept as "".
+ */
 function validatePrediction(value: unknown, where: string, key: string | null): Prediction {
   if (!isPlainObject(value)) throw new HarnessError('task', `${where}: expected a JSON object, got ${kindOf(value)}`);
   let id = value.instance_id;
@@ -69,7 +55,10 @@ function collect(records: readonly (SourcedValue & { key?: string })[]): Map<str
   return preds;
 }
 
-/** Parse a predictions file's text (JSONL, JSON array, or preds.json dict). `source` names it in messages. */
+/**
+ * Parse a predictions file's text (JSONL, JSON array, or preds.json dict). `source`
+ * names it in messages, with the line (`file:3`), index (`file[3]`) or key (`file["id"]`).
+ */
 export function parsePredictions(text: string, source: string): Map<string, Prediction> {
   const body = text.replace(/^\uFEFF/, '');
   if (body.trimStart().startsWith('{')) {

@@ -1,22 +1,16 @@
 /**
- * Task files: JSON Lines, one task object per line. Blank lines and lines whose
- * first non-blank character is `#` are ignored.
- *
- * Every problem is a HarnessError('task') whose one-line message names the file,
- * the line and the field, e.g.
- *   seed_tasks.jsonl:3: field "ref" must be a non-empty string, got 42
- *
- * Pure module: parsing and validation only (loadTasks reads the file, nothing else
- * touches the disk). Whether a `fixture:<name>` exists is checked when it is built.
+ * Tasks files (seed_tasks.jsonl): one task object per line, each checked with
+ * a one-line HarnessError('task') naming the file, the line and the field.
  */
 import path from 'node:path';
 import { MAX_STAGE_SECONDS, ROOT, validSeconds } from '../core/config.js';
 import { HarnessError, errorMessage } from '../core/errors.js';
 import { readInputFile } from '../core/files.js';
 import type { Task } from '../core/types.js';
-import { hasControlChars, idProblem, REF_RULE, refIsSafe } from './ids.js';
+import { failField as fail, isPlainObject, kindOf } from '../core/values.js';
+import { hasControlChars, idProblem, REF_RULE, refIsSafe, unknownIdError } from './ids.js';
 
-/** Allowed characters of a task id (it becomes part of directory names). */
+/** The name in `fixture:<name>` (a shipped fixture repository). */
 const FIXTURE_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
 const TIMEOUT_KEYS = ['clone', 'install', 'test'] as const;
@@ -81,7 +75,6 @@ export async function loadTasks(file: string): Promise<Task[]> {
   return tasks;
 }
 
-/** The task with this id; HarnessError('task') listing the known ids otherwise. */
 /** A task with every optional field at its default (what a minimal tasks-file row gives). */
 export function makeTask(t: Pick<Task, 'task_id' | 'repo' | 'ref'> & Partial<Task>): Task {
   return {
@@ -103,13 +96,11 @@ export function testIsSafe(t: string): boolean {
   return t !== '' && !t.startsWith('-');
 }
 
+/** The task with this id; HarnessError('task') naming some known ids otherwise. */
 export function findTask(tasks: readonly Task[], id: string): Task {
   const task = tasks.find((t) => t.task_id === id);
   if (task) return task;
-  // A SWE-bench file has thousands of ids: name a few, not all, to keep the error one readable line.
-  const known = tasks.map((t) => t.task_id);
-  const listed = known.slice(0, 10).join(', ') + (known.length > 10 ? `, ... (${known.length} in all)` : '');
-  throw new HarnessError('task', `unknown task id ${JSON.stringify(id)}; known ids: ${known.length ? listed : '(none)'}`);
+  throw unknownIdError('task', id, tasks.map((t) => t.task_id));
 }
 
 /**
@@ -119,30 +110,6 @@ export function findTask(tasks: readonly Task[], id: string): Task {
 export function resolveTaskPatchPath(task: Pick<Task, 'patch'>, root: string = ROOT): string | null {
   if (task.patch === null) return null;
   return path.isAbsolute(task.patch) ? path.normalize(task.patch) : path.resolve(root, task.patch);
-}
-
-// ---------------------------------------------------------------------------
-
-/** A value as it appears in messages: JSON, shortened. */
-function show(value: unknown): string {
-  if (value === undefined) return 'nothing';
-  let s: string;
-  try {
-    s = JSON.stringify(value) ?? String(value);
-  } catch {
-    s = String(value);
-  }
-  return s.length > 60 ? `${s.slice(0, 57)}...` : s;
-}
-
-function kind(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
-}
-
-function fail(where: string, field: string, what: string, value: unknown): never {
-  throw new HarnessError('task', `${where}: field "${field}" ${what}, got ${show(value)}`);
 }
 
 /** Levenshtein distance, for "did you mean" hints. */
@@ -175,30 +142,46 @@ function optionalString(obj: Record<string, unknown>, field: Field, where: strin
 }
 
 function validateTask(value: unknown, where: string): Task {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new HarnessError('task', `${where}: expected a JSON object, got ${kind(value)}`);
+  if (!isPlainObject(value)) throw new HarnessError('task', `${where}: expected a JSON object, got ${kindOf(value)}`);
+  refuseUnknownFields(value, where);
+  const image = optionalString(value, 'image', where);
+  if (image !== null && (/\s/.test(image) || image.startsWith('-'))) {
+    fail(where, 'image', 'must be an image reference (no whitespace, no leading "-")', image);
   }
-  const obj = value as Record<string, unknown>;
+  return {
+    task_id: taskIdField(value.task_id, where),
+    repo: repoField(value.repo, where),
+    ref: refField(value.ref, where),
+    pytest_k: optionalString(value, 'pytest_k', where),
+    tests: testsField(value.tests, where),
+    install: optionalString(value, 'install', where),
+    patch: optionalString(value, 'patch', where),
+    timeouts: timeoutsField(value.timeouts, where),
+    image,
+    install_network: installNetworkField(value.install_network, where),
+    problem_statement: optionalString(value, 'problem_statement', where),
+    description: optionalString(value, 'description', where),
+  };
+}
 
+function refuseUnknownFields(obj: Record<string, unknown>, where: string): void {
   const unknown = Object.keys(obj).filter((k) => !(TASK_FIELDS as readonly string[]).includes(k));
-  if (unknown.length > 0) {
-    const first = unknown[0]!;
-    const names = unknown.map((k) => `"${k}"`).join(', ');
-    throw new HarnessError(
-      'task',
-      `${where}: unknown field${unknown.length > 1 ? 's' : ''} ${names}${suggestion(first, TASK_FIELDS)}; allowed fields: ${TASK_FIELDS.join(', ')}`,
-    );
-  }
+  if (unknown.length === 0) return;
+  const names = unknown.map((k) => `"${k}"`).join(', ');
+  throw new HarnessError(
+    'task',
+    `${where}: unknown field${unknown.length > 1 ? 's' : ''} ${names}${suggestion(unknown[0]!, TASK_FIELDS)}; allowed fields: ${TASK_FIELDS.join(', ')}`,
+  );
+}
 
-  // task_id
-  const id = obj.task_id;
+function taskIdField(id: unknown, where: string): string {
   if (id === undefined) fail(where, 'task_id', 'is required (a non-empty string)', id);
-  const idBad = idProblem(id);
-  if (idBad) fail(where, 'task_id', idBad, id);
-  const taskId = id as string;
+  const problem = idProblem(id);
+  if (problem) fail(where, 'task_id', problem, id);
+  return id as string;
+}
 
-  // repo
-  const repo = obj.repo;
+function repoField(repo: unknown, where: string): string {
   if (repo === undefined) fail(where, 'repo', 'is required (a non-empty string)', repo);
   if (typeof repo !== 'string' || repo.trim() === '') fail(where, 'repo', 'must be a non-empty string', repo);
   if (repo !== repo.trim() || hasControlChars(repo)) fail(where, 'repo', 'must not contain surrounding whitespace or control characters', repo);
@@ -206,77 +189,46 @@ function validateTask(value: unknown, where: string): Task {
   if (repo.startsWith('fixture:') && !FIXTURE_NAME_RE.test(repo.slice('fixture:'.length))) {
     fail(where, 'repo', 'must be "fixture:<name>" with a name of letters, digits, ".", "_" and "-"', repo);
   }
+  return repo;
+}
 
-  // ref
-  const ref = obj.ref;
+function refField(ref: unknown, where: string): string {
   if (ref === undefined) fail(where, 'ref', 'is required (a non-empty string)', ref);
   if (typeof ref !== 'string' || ref === '') fail(where, 'ref', 'must be a non-empty string', ref);
-  if (!refIsSafe(ref)) {
-    fail(where, 'ref', REF_RULE, ref);
-  }
+  if (!refIsSafe(ref)) fail(where, 'ref', REF_RULE, ref);
+  return ref;
+}
 
-  // tests
-  let tests: string[] = [];
-  if (obj.tests !== undefined) {
-    if (!Array.isArray(obj.tests)) fail(where, 'tests', 'must be an array of strings', obj.tests);
-    tests = obj.tests.map((t: unknown, i: number) => {
-      if (typeof t !== 'string' || t.trim() === '') fail(where, `tests[${i}]`, 'must be a non-empty string', t);
-      if (t.startsWith('-')) fail(where, `tests[${i}]`, 'must be a test path or node id, not an option', t);
-      if (hasControlChars(t)) fail(where, `tests[${i}]`, 'must not contain control characters', t);
-      return t;
-    });
-  }
+function testsField(tests: unknown, where: string): string[] {
+  if (tests === undefined) return [];
+  if (!Array.isArray(tests)) fail(where, 'tests', 'must be an array of strings', tests);
+  return tests.map((t: unknown, i: number) => {
+    if (typeof t !== 'string' || t.trim() === '') fail(where, `tests[${i}]`, 'must be a non-empty string', t);
+    if (t.startsWith('-')) fail(where, `tests[${i}]`, 'must be a test path or node id, not an option', t);
+    if (hasControlChars(t)) fail(where, `tests[${i}]`, 'must not contain control characters', t);
+    return t;
+  });
+}
 
-  // timeouts
+function timeoutsField(t: unknown, where: string): Task['timeouts'] {
   const timeouts: Task['timeouts'] = {};
-  if (obj.timeouts !== undefined) {
-    const t = obj.timeouts;
-    if (typeof t !== 'object' || t === null || Array.isArray(t)) {
-      fail(where, 'timeouts', `must be an object with keys ${TIMEOUT_KEYS.join(', ')}`, t);
+  if (t === undefined) return timeouts;
+  if (!isPlainObject(t)) fail(where, 'timeouts', `must be an object with keys ${TIMEOUT_KEYS.join(', ')}`, t);
+  for (const [key, secs] of Object.entries(t)) {
+    if (!(TIMEOUT_KEYS as readonly string[]).includes(key)) {
+      throw new HarnessError(
+        'task',
+        `${where}: field "timeouts" has unknown key "${key}"${suggestion(key, TIMEOUT_KEYS)}; allowed keys: ${TIMEOUT_KEYS.join(', ')}`,
+      );
     }
-    for (const [key, secs] of Object.entries(t as Record<string, unknown>)) {
-      if (!(TIMEOUT_KEYS as readonly string[]).includes(key)) {
-        throw new HarnessError(
-          'task',
-          `${where}: field "timeouts" has unknown key "${key}"${suggestion(key, TIMEOUT_KEYS)}; allowed keys: ${TIMEOUT_KEYS.join(', ')}`,
-        );
-      }
-      if (!validSeconds(secs)) {
-        fail(where, `timeouts.${key}`, `must be a positive number of seconds up to ${MAX_STAGE_SECONDS}`, secs);
-      }
-      timeouts[key as (typeof TIMEOUT_KEYS)[number]] = secs;
-    }
+    if (!validSeconds(secs)) fail(where, `timeouts.${key}`, `must be a positive number of seconds up to ${MAX_STAGE_SECONDS}`, secs);
+    timeouts[key as (typeof TIMEOUT_KEYS)[number]] = secs;
   }
+  return timeouts;
+}
 
-  // install_network
-  let installNetwork = false;
-  if (obj.install_network !== undefined) {
-    if (typeof obj.install_network !== 'boolean') fail(where, 'install_network', 'must be true or false', obj.install_network);
-    installNetwork = obj.install_network;
-  }
-
-  const pytestK = optionalString(obj, 'pytest_k', where);
-  const install = optionalString(obj, 'install', where);
-  const patch = optionalString(obj, 'patch', where);
-  const image = optionalString(obj, 'image', where);
-  if (image !== null && (/\s/.test(image) || image.startsWith('-'))) {
-    fail(where, 'image', 'must be an image reference (no whitespace, no leading "-")', image);
-  }
-  const problemStatement = optionalString(obj, 'problem_statement', where);
-  const description = optionalString(obj, 'description', where);
-
-  return {
-    task_id: taskId,
-    repo,
-    ref,
-    pytest_k: pytestK,
-    tests,
-    install,
-    patch,
-    timeouts,
-    image,
-    install_network: installNetwork,
-    problem_statement: problemStatement,
-    description,
-  };
+function installNetworkField(v: unknown, where: string): boolean {
+  if (v === undefined) return false;
+  if (typeof v !== 'boolean') fail(where, 'install_network', 'must be true or false', v);
+  return v;
 }

@@ -77,11 +77,14 @@ function escapeRegExp(s: string): string {
  * with another nonce (tests imitating them) are ordinary text.
  *
  * Without a begin marker the whole output is returned as the body with
- * `complete: false` (the wrapper itself failed; its error is the output).
+ * `complete: false` (the wrapper itself failed; its error is the output) —
+ * unless `headCut` says the start of the output was dropped (only its tail was
+ * kept): then the begin marker is simply gone and the body runs from the
+ * start of what was kept to the end marker.
  * Without an end marker the body runs to the end of the output, also with
  * `complete: false`.
  */
-export function extractMarked(output: string, nonce: string): MarkedOutput {
+export function extractMarked(output: string, nonce: string, headCut = false): MarkedOutput {
   if (!/^[A-Za-z0-9_.-]+$/.test(nonce)) {
     throw new HarnessError('internal', `invalid marker nonce ${JSON.stringify(nonce)}: letters, digits, _ . - only`);
   }
@@ -93,7 +96,8 @@ export function extractMarked(output: string, nonce: string): MarkedOutput {
     // The match may have consumed the "\n" that starts the next begin marker's line.
     beginRe.lastIndex = m[0].endsWith('\n') ? start - 1 : start;
   }
-  if (start < 0) return { body: output, markerExit: null, complete: false };
+  if (start < 0 && !headCut) return { body: output, markerExit: null, complete: false };
+  start = Math.max(start, 0);
 
   const endRe = new RegExp(`${escapeRegExp(END_MARKER)} ${n} exit=(-?\\d+)[ \\t\\r]*(?=\\n|$)`, 'g');
   endRe.lastIndex = start;

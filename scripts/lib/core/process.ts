@@ -1,0 +1,55 @@
+/**
+ * Host processes: whether one is alive, and running a long command whose
+ * output lines are shown as they come (image builds).
+ */
+
+/** Whether process `pid` exists on this host (EPERM: it does, under another user). */
+export function processAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export interface LoggedRun {
+  ok: boolean;
+  exitCode: number | undefined;
+  /** The last 40 lines of output, for an error message. */
+  tail: string[];
+  /** The spawn error code (ENOENT: not on PATH), if any. */
+  code?: string;
+}
+
+/**
+ * Run a long command, passing its output lines to `log` (those `show` accepts)
+ * and keeping the last ones for the error message. execa is loaded lazily:
+ * only builds need it, and run-one's start-up should not pay for it.
+ */
+export async function runLogged(
+  file: string,
+  args: string[],
+  options: { inputFile?: string; env?: NodeJS.ProcessEnv },
+  log: (line: string) => void,
+  show: (line: string) => boolean = () => true,
+): Promise<LoggedRun> {
+  const { execa } = await import('execa');
+  const sub = execa(file, args, { ...options, all: true, buffer: false, reject: false });
+  const tail: string[] = [];
+  for await (const line of sub.iterable({ from: 'all' })) {
+    tail.push(line);
+    if (tail.length > 40) tail.shift();
+    if (show(line)) log(line);
+  }
+  const r = await sub;
+  return { ok: !r.failed, exitCode: r.exitCode, tail, code: (r as { code?: string }).code };
+}
+
+/** Last line of a command's output that looks like the reason of a failure. */
+export function failureLine(tail: string[]): string {
+  const lines = tail.map((l) => l.trim()).filter(Boolean);
+  const err = [...lines].reverse().find((l) => /error|fail|E: |cannot|unable|not found|denied/i.test(l));
+  return err ?? lines[lines.length - 1] ?? 'no output';
+}

@@ -1,0 +1,77 @@
+/**
+ * The docker client as a subprocess: run it with a time limit, collect its
+ * (small) output, and tell an engine that does not answer from a command that failed.
+ */
+import { spawn } from 'node:child_process';
+import { HarnessError, firstLine } from '../core/errors.js';
+
+export interface DockerResult {
+  exitCode: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Signs in the client's stderr that the engine itself is unreachable (not the command failing). */
+export const ENGINE_DOWN = /Cannot connect to the Docker daemon|Is the docker daemon running|error during connect|permission denied while trying to connect/i;
+
+/** The docker client saying the container itself is gone or stopped. */
+export const CONTAINER_GONE = /No such container|is not running|container .* is restarting|cannot exec in a stopped/i;
+
+/** The one message for an engine that does not answer (detail: what the client said). */
+export function engineError(detail: string): HarnessError {
+  return new HarnessError('engine', `Docker engine not reachable (${firstLine(detail)}); run: npm run setup`);
+}
+
+function spawnError(err: NodeJS.ErrnoException): HarnessError {
+  return new HarnessError(
+    'engine',
+    err.code === 'ENOENT' ? 'docker client not found on PATH; install Docker (npm run setup on Debian as root)' : `docker client failed: ${err.message}`,
+  );
+}
+
+/**
+ * Run the docker client and collect its output; `exitCode` is null when the
+ * time limit killed it.
+ * @throws HarnessError('engine') when the engine does not answer; other failures are returned for the caller to judge.
+ */
+export function docker(args: string[], opts: { input?: string | Uint8Array; timeoutMs?: number } = {}): Promise<DockerResult> {
+  return new Promise((resolve, reject) => {
+    let child;
+    try {
+      child = spawn('docker', args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    } catch (err) {
+      reject(new HarnessError('engine', `cannot start the docker client: ${String(err)}`));
+      return;
+    }
+    const out: Buffer[] = [];
+    const errOut: Buffer[] = [];
+    child.stdout.on('data', (d: Buffer) => out.push(d));
+    child.stderr.on('data', (d: Buffer) => errOut.push(d));
+    const timer = opts.timeoutMs ? setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs) : null;
+    child.on('error', (err: NodeJS.ErrnoException) => {
+      if (timer) clearTimeout(timer);
+      reject(spawnError(err));
+    });
+    child.on('close', (code) => {
+      if (timer) clearTimeout(timer);
+      const stderr = Buffer.concat(errOut).toString('utf8');
+      if (code !== 0 && ENGINE_DOWN.test(stderr)) return reject(engineError(stderr));
+      resolve({ exitCode: code, stdout: Buffer.concat(out).toString('utf8'), stderr });
+    });
+    child.stdin.on('error', () => {}); // the client may exit before reading all input
+    child.stdin.end(opts.input ?? '');
+  });
+}
+
+/** Seconds a quick call (inspect, ps, images) may take before the engine counts as hung. */
+export const QUICK_TIMEOUT_S = 30;
+
+/**
+ * A docker call that should answer at once: a timeout means the engine hangs.
+ * @throws HarnessError('engine') when it does not answer.
+ */
+export async function quickDocker(args: string[], timeoutS = QUICK_TIMEOUT_S): Promise<DockerResult> {
+  const r = await docker(args, { timeoutMs: timeoutS * 1000 });
+  if (r.exitCode === null) throw engineError(`docker ${args[0]} did not answer within ${timeoutS} s`);
+  return r;
+}
