@@ -180,76 +180,81 @@ function blockToFile(b: FileBlock): PatchFile | null {
 export function patchFilesOf(patch: string): PatchFile[] {
   const lines = patch.replace(/\r\n/g, '\n').split('\n');
   const files: PatchFile[] = [];
+  const hunk: HunkLeft = { old: 0, new: 0 };
   let block: FileBlock | null = null;
-  let oldLeft = 0;
-  let newLeft = 0;
   const flush = () => {
-    if (block) {
-      const f = blockToFile(block);
-      if (f) files.push(f);
-    }
+    const f = block && blockToFile(block);
+    if (f) files.push(f);
     block = null;
   };
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i]!;
-    if (oldLeft > 0 || newLeft > 0) {
-      const c = line[0];
-      if (c === ' ' || line === '') {
-        oldLeft--;
-        newLeft--;
-        continue;
-      }
-      if (c === '-') {
-        oldLeft--;
-        continue;
-      }
-      if (c === '+') {
-        newLeft--;
-        continue;
-      }
-      if (c === '\\') continue;
-      // Malformed hunk (counts too large): fall through and read the line as a header.
-      oldLeft = 0;
-      newLeft = 0;
-    }
+    if (insideHunk(hunk, line)) continue;
     if (line.startsWith('\\')) continue; // "\ No newline at end of file" after a hunk's last line
     if (line.startsWith('diff --git ')) {
       flush();
-      block = emptyBlock();
       const { a, b } = headerPaths(line.slice('diff --git '.length));
-      block.headerA = a;
-      block.headerB = b;
+      block = { ...emptyBlock(), headerA: a, headerB: b };
+    } else if (startsHunk(hunk, line)) {
       continue;
-    }
-    const hunk = /^@@ -\d+(?:,(\d+))? \+\d+(?:,(\d+))? @@/.exec(line);
-    if (hunk) {
-      oldLeft = hunk[1] === undefined ? 1 : Number.parseInt(hunk[1], 10);
-      newLeft = hunk[2] === undefined ? 1 : Number.parseInt(hunk[2], 10);
-      continue;
-    }
-    if (line.startsWith('--- ') && (lines[i + 1] ?? '').startsWith('+++ ')) {
+    } else if (line.startsWith('--- ') && (lines[i + 1] ?? '').startsWith('+++ ')) {
       // In a git block before its first hunk: its paths. Otherwise a plain diff's next file.
-      if (!block || block.minus !== undefined) {
+      if (!block || (block as FileBlock).minus !== undefined) {
         flush();
         block = emptyBlock();
       }
       const cur: FileBlock = block!;
       cur.minus = markerPath(line.slice(4));
-      cur.plus = markerPath(lines[i + 1]!.slice(4));
-      i++;
-      continue;
+      cur.plus = markerPath(lines[++i]!.slice(4));
+    } else if (block) {
+      readExtendedHeader(block, line);
     }
-    if (!block) continue;
-    const cur: FileBlock = block;
-    if (line.startsWith('new file mode')) cur.newFile = true;
-    else if (line.startsWith('deleted file mode')) cur.deletedFile = true;
-    else if (line.startsWith('rename from ')) cur.renameFrom = unquoted(line.slice('rename from '.length));
-    else if (line.startsWith('rename to ')) cur.renameTo = unquoted(line.slice('rename to '.length));
-    else if (line.startsWith('copy from ')) cur.copyFrom = unquoted(line.slice('copy from '.length));
-    else if (line.startsWith('copy to ')) cur.copyTo = unquoted(line.slice('copy to '.length));
   }
   flush();
   return files;
+}
+
+/** Lines still to come in the current hunk, old and new side. */
+interface HunkLeft {
+  old: number;
+  new: number;
+}
+
+/** Whether `line` is a line of the current hunk body (skipped by the counts, never read as a header). */
+function insideHunk(h: HunkLeft, line: string): boolean {
+  if (h.old <= 0 && h.new <= 0) return false;
+  const c = line[0];
+  if (c === ' ' || line === '') {
+    h.old--;
+    h.new--;
+  } else if (c === '-') h.old--;
+  else if (c === '+') h.new--;
+  else if (c !== '\\') {
+    // Malformed hunk (counts too large): read the line as a header.
+    h.old = 0;
+    h.new = 0;
+    return false;
+  }
+  return true;
+}
+
+/** An `@@ -a,b +c,d @@` line: the hunk's counts go into `h`. */
+function startsHunk(h: HunkLeft, line: string): boolean {
+  const m = /^@@ -\d+(?:,(\d+))? \+\d+(?:,(\d+))? @@/.exec(line);
+  if (!m) return false;
+  h.old = m[1] === undefined ? 1 : Number.parseInt(m[1], 10);
+  h.new = m[2] === undefined ? 1 : Number.parseInt(m[2], 10);
+  return true;
+}
+
+/** git's extended header lines: new/deleted file, rename and copy names. */
+function readExtendedHeader(cur: FileBlock, line: string): void {
+  if (line.startsWith('new file mode')) cur.newFile = true;
+  else if (line.startsWith('deleted file mode')) cur.deletedFile = true;
+  else if (line.startsWith('rename from ')) cur.renameFrom = unquoted(line.slice('rename from '.length));
+  else if (line.startsWith('rename to ')) cur.renameTo = unquoted(line.slice('rename to '.length));
+  else if (line.startsWith('copy from ')) cur.copyFrom = unquoted(line.slice('copy from '.length));
+  else if (line.startsWith('copy to ')) cur.copyTo = unquoted(line.slice('copy to '.length));
 }
 
 /**

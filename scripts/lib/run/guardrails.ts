@@ -135,36 +135,41 @@ function diffLines(original: string): { lines: string[]; text: string } {
 const SPECIAL_MODES: Record<string, string> = { '120000': 'symlink', '160000': 'gitlink (submodule)' };
 
 function checkOrThrow(text: string, limits: PatchLimits): { files: string[]; hunks: number; bytes: number; text: string } {
+  const bytes = checkSize(text, limits);
+  const { lines, text: checked } = diffLines(text);
+  const files = checkHeaders(lines);
+  const hunks = checkFileDiffs(lines, files, bytes);
+  const list = [...files].sort();
+  if (list.length > limits.maxFiles) {
+    reject(`patch touches ${list.length} files, over the limit of ${limits.maxFiles} files`);
+  }
+  if (hunks > limits.maxHunks) reject(`patch has ${hunks} hunks, over the limit of ${limits.maxHunks} hunks`);
+  return { files: list, hunks, bytes, text: checked };
+}
+
+/** Not empty, not too large, no NUL byte; returns the size in UTF-8 bytes. */
+function checkSize(text: string, limits: PatchLimits): number {
   const bytes = Buffer.byteLength(text, 'utf8');
   if (text.trim() === '') reject(`empty patch (${bytes} bytes, no diff)`);
   if (bytes > limits.maxBytes) reject(`patch is ${bytes} bytes, over the limit of ${limits.maxBytes} bytes`);
   const nul = text.indexOf('\0');
-  if (nul >= 0) {
-    const line = text.slice(0, nul).split('\n').length;
-    reject(`binary content: NUL byte on line ${line}`);
-  }
+  if (nul >= 0) reject(`binary content: NUL byte on line ${text.slice(0, nul).split('\n').length}`);
+  return bytes;
+}
 
-  const { lines, text: checked } = diffLines(text);
+/**
+ * The git extended headers and `Index:` lines: every path they name (checked),
+ * no symlink, gitlink or binary entry. None of them can be a hunk line (those
+ * start with ' ', '+', '-', '\' or are empty), so scanning every line is safe.
+ */
+function checkHeaders(lines: string[]): Set<string> {
   const files = new Set<string>();
   let current = '(patch)';
-
-  // Header lines. None of them can be a hunk line (those start with
-  // ' ', '+', '-', '\' or are empty), so scanning every line is safe.
   lines.forEach((line, i) => {
     const where = `line ${i + 1}`;
     let m: RegExpExecArray | null;
     if (line.startsWith('diff --git ')) {
-      const rest = line.slice('diff --git '.length);
-      const names = gitHeaderNames(rest);
-      if (names) {
-        const [a, b] = names.map((n) => checkPath(n, 'git', `diff --git header (${where})`));
-        current = b!;
-        files.add(a!).add(b!);
-      } else {
-        if (rest.includes('"')) reject(`unparseable quoted path in diff --git header ${show(rest)} (${where})`);
-        for (const word of rest.split(/\s+/).filter(Boolean)) checkPath(word, 'git', `diff --git header (${where})`);
-        current = rest;
-      }
+      current = checkGitHeader(line.slice('diff --git '.length), where, files);
     } else if ((m = /^(rename|copy) (from|to) (.*)$/.exec(line))) {
       files.add(checkPath(unquote(m[3]!), 'none', `"${m[1]} ${m[2]}" header (${where})`));
     } else if ((m = /^Index: (.*)$/.exec(line))) {
@@ -180,7 +185,24 @@ function checkOrThrow(text: string, limits: PatchLimits): { files: string[]; hun
       reject(`binary content: ${show(line.trimEnd())} (${where})`);
     }
   });
+  return files;
+}
 
+/** Both names of a `diff --git` header, checked and added to `files`; returns the file it is about. */
+function checkGitHeader(rest: string, where: string, files: Set<string>): string {
+  const names = gitHeaderNames(rest);
+  if (names) {
+    const [a, b] = names.map((n) => checkPath(n, 'git', `diff --git header (${where})`));
+    files.add(a!).add(b!);
+    return b!;
+  }
+  if (rest.includes('"')) reject(`unparseable quoted path in diff --git header ${show(rest)} (${where})`);
+  for (const word of rest.split(/\s+/).filter(Boolean)) checkPath(word, 'git', `diff --git header (${where})`);
+  return rest;
+}
+
+/** The file diffs as `patch` reads them: every `---`/`+++`/`Index:` name checked into `files`; returns the hunk count. */
+function checkFileDiffs(lines: string[], files: Set<string>, bytes: number): number {
   let parsed: ReturnType<typeof parsePatch>;
   try {
     parsed = parsePatch(lines.join('\n'));
@@ -188,7 +210,6 @@ function checkOrThrow(text: string, limits: PatchLimits): { files: string[]; hun
     const msg = err instanceof Error ? err.message : String(err);
     reject(`patch does not parse: ${msg.split('\n')[0]}`);
   }
-
   let hunks = 0;
   let fileDiffs = 0;
   for (const entry of parsed) {
@@ -200,22 +221,13 @@ function checkOrThrow(text: string, limits: PatchLimits): { files: string[]; hun
     fileDiffs++;
     if (entry.isBinary) reject(`binary content for ${show(entry.newFileName ?? entry.oldFileName ?? '')}`);
     for (const name of names) {
-      if (name === '/dev/null') continue;
-      files.add(checkPath(name, 'p1', `file header of ${show(name)}`));
+      if (name !== '/dev/null') files.add(checkPath(name, 'p1', `file header of ${show(name)}`));
     }
-    if (entry.index !== undefined && names.length === 0) {
-      files.add(checkPath(entry.index.trim(), 'p1', `"Index:" header`));
-    }
+    if (entry.index !== undefined && names.length === 0) files.add(checkPath(entry.index.trim(), 'p1', `"Index:" header`));
     hunks += entry.hunks.length;
   }
   if (fileDiffs === 0) reject(`no file diffs found in ${bytes} bytes`);
-
-  const list = [...files].sort();
-  if (list.length > limits.maxFiles) {
-    reject(`patch touches ${list.length} files, over the limit of ${limits.maxFiles} files`);
-  }
-  if (hunks > limits.maxHunks) reject(`patch has ${hunks} hunks, over the limit of ${limits.maxHunks} hunks`);
-  return { files: list, hunks, bytes, text: checked };
+  return hunks;
 }
 
 /**

@@ -279,11 +279,38 @@ function findSummary(lines: string[]): SummarySection {
  */
 export function parsePytestOutput(body: string, exitCode: number | null, tailLines: number): TestSummary {
   const text = body.replace(ANSI_RE, '').replace(/\r\n?/g, '\n');
-  const lines = text.split('\n');
-  const { statusLines, countsText } = findSummary(lines);
+  const { statusLines, countsText } = findSummary(text.split('\n'));
+  const read = readStatusLines(statusLines);
+  const counts = countsText !== null ? parseCounts(countsText) : countsOfTally(read.tally);
+  const collected = counts.passed + counts.failed + counts.errors + counts.skipped + counts.xfailed + counts.xpassed;
+  const notes: string[] = [];
+  if (read.ignoredPassed) {
+    notes.push(`ignored ${read.ignoredPassed} PASSED line(s) after other statuses (pytest prints PASSED first)`);
+  }
+  if (countsText !== null) {
+    const disagreement = linesVersusCounts(read.tally, counts);
+    if (disagreement) notes.push(disagreement);
+  }
+  const reported = countsText !== null || Object.keys(read.tests).length > 0 || read.foldedSkips > 0;
+  const status = decideStatus(exitCode, counts, collected, reported);
+  if (status.note) notes.unshift(status.note);
+  return {
+    status: status.status,
+    exit_code: exitCode,
+    collected,
+    counts,
+    note: notes.length ? notes.join('; ') : null,
+    tests: read.tests,
+    tail: tailLinesOf(text, tailLines),
+  };
+}
 
+type Tally = Record<TestStatus, number>;
+
+/** The per-test lines of the short summary: each id's worst status, a tally per status, and what was set aside. */
+function readStatusLines(statusLines: string[]) {
   const tests: Record<string, TestStatus> = {};
-  const tally: Record<TestStatus, number> = { PASSED: 0, FAILED: 0, ERROR: 0, SKIPPED: 0, XFAIL: 0, XPASS: 0 };
+  const tally: Tally = { PASSED: 0, FAILED: 0, ERROR: 0, SKIPPED: 0, XFAIL: 0, XPASS: 0 };
   let foldedSkips = 0;
   let seenOther = false;
   let ignoredPassed = 0;
@@ -300,15 +327,13 @@ export function parsePytestOutput(body: string, exitCode: number | null, tailLin
       ignoredPassed++;
       continue;
     }
-    if (status === 'SKIPPED') {
-      const folded = SKIPPED_COUNT_RE.exec(rest);
-      if (folded) {
-        // `SKIPPED [3] path:line: reason`: no node id, only a count.
-        const n = Number.parseInt(folded[1]!, 10);
-        foldedSkips += n;
-        tally.SKIPPED += n;
-        continue;
-      }
+    const folded = status === 'SKIPPED' ? SKIPPED_COUNT_RE.exec(rest) : null;
+    if (folded) {
+      // `SKIPPED [3] path:line: reason`: no node id, only a count.
+      const n = Number.parseInt(folded[1]!, 10);
+      foldedSkips += n;
+      tally.SKIPPED += n;
+      continue;
     }
     // A PASSED line never carries a message: everything after the word is the id.
     const id = status === 'PASSED' ? rest.trim() : rest.slice(0, nodeIdLength(rest)).trim();
@@ -317,50 +342,24 @@ export function parsePytestOutput(body: string, exitCode: number | null, tailLin
     const prev = tests[id];
     if (prev === undefined || STATUS_SEVERITY[status] > STATUS_SEVERITY[prev]) tests[id] = status;
   }
+  return { tests, tally, foldedSkips, ignoredPassed };
+}
 
-  const counts = countsText !== null
-    ? parseCounts(countsText)
-    : {
-        passed: tally.PASSED,
-        failed: tally.FAILED,
-        errors: tally.ERROR,
-        skipped: tally.SKIPPED,
-        xfailed: tally.XFAIL,
-        xpassed: tally.XPASS,
-      };
-  const collected = counts.passed + counts.failed + counts.errors + counts.skipped + counts.xfailed + counts.xpassed;
-  const notes: string[] = [];
-  if (ignoredPassed) {
-    notes.push(`ignored ${ignoredPassed} PASSED line(s) after other statuses (pytest prints PASSED first)`);
-  }
+function countsOfTally(t: Tally): TestCounts {
+  return { passed: t.PASSED, failed: t.FAILED, errors: t.ERROR, skipped: t.SKIPPED, xfailed: t.XFAIL, xpassed: t.XPASS };
+}
 
-  if (countsText !== null) {
-    // More status lines than the counts allow: something printed lines that
-    // look like pytest's (e.g. a multi-line failure message under CI=true or -vv).
-    const pairs: [TestStatus, number][] = [
-      ['PASSED', counts.passed],
-      ['FAILED', counts.failed],
-      ['ERROR', counts.errors],
-      ['SKIPPED', counts.skipped],
-      ['XFAIL', counts.xfailed],
-      ['XPASS', counts.xpassed],
-    ];
-    const extra = pairs.filter(([s, c]) => tally[s] > c).map(([s, c]) => `${tally[s]} ${s} lines for ${c} counted`);
-    if (extra.length) notes.push(`per-test lines disagree with the final counts (${extra.join(', ')})`);
-  }
-
-  const status = decideStatus(exitCode, counts, collected, countsText !== null || Object.keys(tests).length > 0 || foldedSkips > 0);
-  if (status.note) notes.unshift(status.note);
-
-  return {
-    status: status.status,
-    exit_code: exitCode,
-    collected,
-    counts,
-    note: notes.length ? notes.join('; ') : null,
-    tests,
-    tail: tailLinesOf(text, tailLines),
-  };
+/**
+ * More status lines than the final counts allow: something printed lines that
+ * look like pytest's (e.g. a multi-line failure message under CI=true or -vv).
+ */
+function linesVersusCounts(tally: Tally, counts: TestCounts): string | null {
+  const counted = countsOfTally(tally);
+  const keys: Array<[TestStatus, keyof TestCounts]> = [
+    ['PASSED', 'passed'], ['FAILED', 'failed'], ['ERROR', 'errors'], ['SKIPPED', 'skipped'], ['XFAIL', 'xfailed'], ['XPASS', 'xpassed'],
+  ];
+  const extra = keys.filter(([, k]) => counted[k] > counts[k]).map(([st, k]) => `${counted[k]} ${st} lines for ${counts[k]} counted`);
+  return extra.length ? `per-test lines disagree with the final counts (${extra.join(', ')})` : null;
 }
 
 function describeCounts(c: TestCounts): string {
