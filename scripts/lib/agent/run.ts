@@ -13,7 +13,7 @@ import type { Task } from '../core/types.js';
 import { appendPrediction } from '../task/predictions.js';
 import { cacheKey, effectiveTimeouts, newRunId } from '../run/keys.js';
 import { RunRecorder, type RunOutcome } from '../run/outcome.js';
-import { prepare, startContainer, stopContainer } from '../run/sandbox.js';
+import { prepare, startContainer, stopContainer, type Prepared } from '../run/sandbox.js';
 import type { StageEnv } from '../run/stages.js';
 import { agentLoop, type LoopResult, type StopReason } from './loop.js';
 import { agentMode } from './mode.js';
@@ -50,49 +50,89 @@ export interface AgentRunOptions {
 const PROVIDER_STOPS: ReadonlySet<StopReason> = new Set(['auth_error', 'context_length', 'provider_error']);
 
 export async function runAgent(task: Task, opts: AgentRunOptions): Promise<RunOutcome> {
-  const log = opts.log ?? (() => {});
-  const limits: AgentLimits = { ...AGENT_DEFAULTS, ...opts.limits };
-  const toolCalls = opts.toolCalls ?? true;
-  const runId = newRunId(task.task_id);
-  const runDir = path.join(opts.cfg.runsDir, runId);
-  fs.mkdirSync(runDir, { recursive: true });
-  const timeouts = effectiveTimeouts(opts.cfg, task, opts.timeouts);
-  const programId = programIdOf(opts, runId);
-  const model = new ModelClient({ ...opts.model, extraBody: { ...opts.model.extraBody, ...(programId !== null ? { program_id: programId } : {}) } }, limits);
-  const rec = new RunRecorder(task, {
-    runDir,
-    signal: opts.signal,
-    beforeWrite: (r, aborted) => {
-      if (aborted) r.stop_reason = 'interrupted';
-      r.usage = { ...model.usage };
-    },
-  }, { model: model.model, turns: 0, usage: model.usage, stop_reason: 'harness_error' });
-  const { result, inst } = rec;
-  const traj = new Trajectory(path.join(runDir, 'trajectory.jsonl'));
-  traj.write({
-    type: 'start', run_id: runId, task_id: task.task_id, repo: task.repo, ref: task.ref, model: model.model,
-    base_url: opts.model.baseURL, tool_calls: toolCalls, program_id: programId, timeouts, limits,
-  });
-  let containerRequested = false;
-  const removeContainer = async () => {
-    if (containerRequested) await stopContainer(runId);
-    containerRequested = false;
-  };
-
+  const run = new AgentRun(task, opts);
   try {
+    const { env, prep, tools } = await run.start();
+    const loop = await runLoop(task, tools, run.model, run.traj, run.limits, run.toolCalls, !run.rec.inst, opts, run.log);
+    return await run.settle(loop, env, prep, tools);
+  } catch (err) {
+    run.rec.result.stop_reason = opts.signal?.aborted ? 'interrupted' : 'harness_error';
+    return run.rec.fail(err);
+  } finally {
+    await run.close();
+  }
+}
+
+/** One agent run's state: its ids, model client, recorder, trajectory and container. */
+class AgentRun {
+  readonly log: (line: string) => void;
+  readonly limits: AgentLimits;
+  readonly toolCalls: boolean;
+  readonly runId: string;
+  readonly runDir: string;
+  readonly timeouts: StageTimeouts;
+  readonly programId: unknown;
+  readonly model: ModelClient;
+  readonly rec: RunRecorder;
+  readonly traj: Trajectory;
+  private containerRequested = false;
+
+  constructor(
+    private readonly task: Task,
+    private readonly opts: AgentRunOptions,
+  ) {
+    this.log = opts.log ?? (() => {});
+    this.limits = { ...AGENT_DEFAULTS, ...opts.limits };
+    this.toolCalls = opts.toolCalls ?? true;
+    this.runId = newRunId(task.task_id);
+    this.runDir = path.join(opts.cfg.runsDir, this.runId);
+    fs.mkdirSync(this.runDir, { recursive: true });
+    this.timeouts = effectiveTimeouts(opts.cfg, task, opts.timeouts);
+    const programId = (this.programId = programIdOf(opts, this.runId));
+    const extraBody = { ...opts.model.extraBody, ...(programId !== null ? { program_id: programId } : {}) };
+    const model = (this.model = new ModelClient({ ...opts.model, extraBody }, this.limits));
+    this.rec = new RunRecorder(task, {
+      runDir: this.runDir,
+      signal: opts.signal,
+      beforeWrite: (r, aborted) => {
+        if (aborted) r.stop_reason = 'interrupted';
+        r.usage = { ...model.usage };
+      },
+    }, { model: model.model, turns: 0, usage: model.usage, stop_reason: 'harness_error' });
+    this.traj = new Trajectory(path.join(this.runDir, 'trajectory.jsonl'));
+    this.traj.write({
+      type: 'start', run_id: this.runId, task_id: task.task_id, repo: task.repo, ref: task.ref, model: model.model,
+      base_url: opts.model.baseURL, tool_calls: this.toolCalls, program_id: this.programId, timeouts: this.timeouts, limits: this.limits,
+    });
+  }
+
+  /** Image, repository and container; the toolbox over the run's stages. */
+  async start() {
+    const { task, opts, rec, limits } = this;
     const prep = await prepare(task, opts.cfg, opts.image ?? null, undefined, opts.signal);
-    result.image = { name: prep.image.name, python: prep.image.python, flavour: prep.image.flavour };
-    result.cache_key = cacheKey(task, prep.image, null, timeouts, agentMode(opts.model, limits, toolCalls));
-    log(`image ${prep.image.name} (python ${prep.image.python}, ${prep.image.flavour}); model ${model.model} at ${opts.model.baseURL}`);
-    containerRequested = true;
+    rec.result.image = { name: prep.image.name, python: prep.image.python, flavour: prep.image.flavour };
+    rec.result.cache_key = cacheKey(task, prep.image, null, this.timeouts, agentMode(opts.model, limits, this.toolCalls));
+    this.log(`image ${prep.image.name} (python ${prep.image.python}, ${prep.image.flavour}); model ${this.model.model} at ${opts.model.baseURL}`);
+    this.containerRequested = true;
     // The container's dead-man's switch must outlive the whole agent run.
-    const env = await startContainer(prep, { cfg: opts.cfg, timeouts, runId, runDir, signal: opts.signal, vars: inst?.env, extraTtlS: limits.timeLimitS + 300 });
+    const env = await startContainer(prep, {
+      cfg: opts.cfg, timeouts: this.timeouts, runId: this.runId, runDir: this.runDir, signal: opts.signal, vars: rec.inst?.env, extraTtlS: limits.timeLimitS + 300,
+    });
     // Tools show the model more of a stage's output than the result keeps.
     const toolEnv: StageEnv = { ...env, cfg: { ...env.cfg, logs: { ...env.cfg.logs, tailLines: limits.observationLines } } };
-    const tools = new Toolbox({ env: toolEnv, prep, task, timeouts, limits, prompts: Prompts.load() });
-    result.stages = tools.stages;
+    const tools = new Toolbox({ env: toolEnv, prep, task, timeouts: this.timeouts, limits, prompts: Prompts.load() });
+    rec.result.stages = tools.stages;
+    return { env, prep, tools };
+  }
 
-    const loop = await runLoop(task, tools, model, traj, limits, toolCalls, !inst, opts, log);
+  /**
+   * After the loop: the model's patch (and its prediction), then the verdict —
+   * an infrastructure stop for the provider's stops, the harness's own run of
+   * the deciding tests otherwise (in a fresh container for instances).
+   */
+  async settle(loop: LoopResult, env: StageEnv, prep: Prepared, tools: Toolbox): Promise<RunOutcome> {
+    const { rec, opts, task, log } = this;
+    const { result, inst } = rec;
     result.turns = loop.turns;
     result.stop_reason = loop.stop_reason;
     result.head = tools.head;
@@ -100,10 +140,10 @@ export async function runAgent(task: Task, opts: AgentRunOptions): Promise<RunOu
       result.status = 'interrupted';
       return rec.finish();
     }
-    const diff = await savePatch(env.container, tools, result, runDir, env.cfg);
+    const diff = await savePatch(env.container, tools, result, this.runDir, env.cfg);
     // Every finished run gets its prediction, provider stops included (as
     // mini-swe-agent writes every instance); only an interrupted run has none.
-    if (opts.predsFile) writePrediction(opts.predsFile, { instance_id: task.task_id, model_name_or_path: model.model, model_patch: diff.text }, traj, log);
+    if (opts.predsFile) writePrediction(opts.predsFile, { instance_id: task.task_id, model_name_or_path: this.model.model, model_patch: diff.text }, this.traj, log);
     if (PROVIDER_STOPS.has(loop.stop_reason)) {
       // The provider ended the run: an infrastructure stop, not a verdict on the model.
       result.status = 'error';
@@ -111,23 +151,30 @@ export async function runAgent(task: Task, opts: AgentRunOptions): Promise<RunOu
       return rec.finish();
     }
     if (tools.firstDeciding) result.before = forResult(tools.firstDeciding.summary, env.cfg);
-    const fresh = { ...opts, cfg: { ...opts.cfg, runsDir: path.join(runDir, 'eval') } };
+    const fresh = { ...opts, cfg: { ...opts.cfg, runsDir: path.join(this.runDir, 'eval') } };
     if (inst) {
-      await removeContainer();
+      await this.removeContainer();
       await evaluate(inst, diff, result, fresh, log);
     } else if ((await verify(env, prep, tools, task, rec, log)) === 'fresh') {
-      await removeContainer();
+      await this.removeContainer();
       log("[verify] the network is off here and the install needs it: grading the model's patch in a fresh container");
       await grade(task, diff, result, fresh, log, 'verify');
     }
     return rec.finish();
-  } catch (err) {
-    result.stop_reason = opts.signal?.aborted ? 'interrupted' : 'harness_error';
-    return rec.fail(err);
-  } finally {
-    await removeContainer();
-    if (opts.releaseUrl && programId !== null) await release(opts.releaseUrl, programId, limits.releaseTimeoutS, log, traj);
-    traj.write({ type: 'end', status: result.status, stop_reason: result.stop_reason, turns: result.turns, usage: result.usage, exit_code: result.exit_code, error: result.error });
+  }
+
+  private async removeContainer(): Promise<void> {
+    if (this.containerRequested) await stopContainer(this.runId);
+    this.containerRequested = false;
+  }
+
+  /** Whatever happened: the container goes, the router hears, the trajectory ends. */
+  async close(): Promise<void> {
+    await this.removeContainer();
+    const { opts, programId, limits, traj } = this;
+    const r = this.rec.result;
+    if (opts.releaseUrl && programId !== null) await release(opts.releaseUrl, programId, limits.releaseTimeoutS, this.log, traj);
+    traj.write({ type: 'end', status: r.status, stop_reason: r.stop_reason, turns: r.turns, usage: r.usage, exit_code: r.exit_code, error: r.error });
   }
 }
 
