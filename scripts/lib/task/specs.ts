@@ -128,78 +128,101 @@ function checkKeys(obj: Record<string, unknown>, allowed: readonly string[], sou
 function validateSpec(value: unknown, source: string, at: string): EnvSpec {
   if (!isPlainObject(value)) bad(source, at, 'must be an object', value);
   checkKeys(value, SPEC_KEYS, source, at);
-  const spec: EnvSpec = {};
-  const str = (key: 'image' | 'install' | 'test_cmd' | 'packages' | 'workdir' | 'env_prelude' | 'python'): void => {
-    const v = value[key];
-    if (v === undefined) return;
-    if (typeof v !== 'string' || v.trim() === '') bad(source, join(at, key), 'must be a string', v);
-    spec[key] = v;
+  const f = new SpecFields(value, source, at);
+  const spec: EnvSpec = {
+    image: f.str('image', (v) => !/\s/.test(v) && !v.startsWith('-'), 'must be an image reference (no whitespace, no leading "-")'),
+    install: f.str('install'),
+    test_cmd: f.str('test_cmd'),
+    env: f.env(),
+    pre_install: f.list('pre_install'),
+    pip_packages: f.list('pip_packages'),
+    eval_commands: f.list('eval_commands'),
+    packages: f.str('packages'),
+    env_prelude: f.str('env_prelude'),
+    workdir: f.str('workdir', (v) => v.startsWith('/') && !/\s/.test(v), 'must be an absolute path without whitespace'),
+    python: f.str('python', (v) => PYTHON_VERSION_RE.test(v), 'must be a Python version such as "3.9"'),
+    log_parser: f.oneOf('log_parser', LOG_PARSER_NAMES),
+    install_network: f.bool('install_network'),
+    timeouts: f.timeouts(),
   };
-  str('image');
-  if (spec.image !== undefined && (/\s/.test(spec.image) || spec.image.startsWith('-'))) {
-    bad(source, join(at, 'image'), 'must be an image reference (no whitespace, no leading "-")', spec.image);
+  // Absent fields stay absent: a later specs file's spec overrides only what it sets.
+  return Object.fromEntries(Object.entries(spec).filter(([, v]) => v !== undefined)) as EnvSpec;
+}
+
+/** Reading one spec's fields, each with the message that names its JSON path. */
+class SpecFields {
+  constructor(
+    private readonly value: Record<string, unknown>,
+    private readonly source: string,
+    private readonly at: string,
+  ) {}
+
+  private fail(key: string, what: string, v: unknown): never {
+    bad(this.source, join(this.at, key), what, v);
   }
-  str('install');
-  str('test_cmd');
-  if (value.env !== undefined) {
-    const envAt = join(at, 'env');
-    if (!isPlainObject(value.env)) bad(source, envAt, 'must be an object of strings', value.env);
-    const env: Record<string, string> = {};
-    for (const [name, v] of Object.entries(value.env)) {
-      if (!ENV_NAME_RE.test(name)) bad(source, join(envAt, name), 'is not a valid environment variable name', name);
-      if (typeof v !== 'string') bad(source, join(envAt, name), 'must be a string', v);
-      env[name] = v;
-    }
-    spec.env = env;
+
+  /** A non-empty string that passes `ok` when given. */
+  str(key: string, ok?: (v: string) => boolean, rule = ''): string | undefined {
+    const v = this.value[key];
+    if (v === undefined) return undefined;
+    if (typeof v !== 'string' || v.trim() === '') this.fail(key, 'must be a string', v);
+    if (ok && !ok(v)) this.fail(key, rule, v);
+    return v;
   }
-  const list = (key: 'pre_install' | 'pip_packages' | 'eval_commands'): void => {
-    const v = value[key];
-    if (v === undefined) return;
-    const listAt = join(at, key);
-    if (!Array.isArray(v)) bad(source, listAt, 'must be an array of strings', v);
-    spec[key] = v.map((c: unknown, i: number) => {
-      if (typeof c !== 'string' || c.trim() === '') bad(source, `${listAt}[${i}]`, 'must be a string', c);
+
+  list(key: string): string[] | undefined {
+    const v = this.value[key];
+    if (v === undefined) return undefined;
+    if (!Array.isArray(v)) this.fail(key, 'must be an array of strings', v);
+    return v.map((c: unknown, i: number) => {
+      if (typeof c !== 'string' || c.trim() === '') bad(this.source, `${join(this.at, key)}[${i}]`, 'must be a string', c);
       return c;
     });
-  };
-  list('pre_install');
-  list('pip_packages');
-  list('eval_commands');
-  str('packages');
-  str('env_prelude');
-  str('workdir');
-  if (spec.workdir !== undefined && (!spec.workdir.startsWith('/') || /\s/.test(spec.workdir))) {
-    bad(source, join(at, 'workdir'), 'must be an absolute path without whitespace', spec.workdir);
   }
-  str('python');
-  if (spec.python !== undefined && !PYTHON_VERSION_RE.test(spec.python)) {
-    bad(source, join(at, 'python'), 'must be a Python version such as "3.9"', spec.python);
-  }
-  if (value.log_parser !== undefined) {
-    const lp = value.log_parser;
-    if (typeof lp !== 'string' || !(LOG_PARSER_NAMES as readonly string[]).includes(lp)) {
-      bad(source, join(at, 'log_parser'), `must be one of ${LOG_PARSER_NAMES.join(', ')}`, lp);
+
+  env(): Record<string, string> | undefined {
+    const v = this.value.env;
+    if (v === undefined) return undefined;
+    const envAt = join(this.at, 'env');
+    if (!isPlainObject(v)) bad(this.source, envAt, 'must be an object of strings', v);
+    const env: Record<string, string> = {};
+    for (const [name, x] of Object.entries(v)) {
+      if (!ENV_NAME_RE.test(name)) bad(this.source, join(envAt, name), 'is not a valid environment variable name', name);
+      if (typeof x !== 'string') bad(this.source, join(envAt, name), 'must be a string', x);
+      env[name] = x;
     }
-    spec.log_parser = lp as LogParserName;
+    return env;
   }
-  if (value.install_network !== undefined) {
-    if (typeof value.install_network !== 'boolean') bad(source, join(at, 'install_network'), 'must be true or false', value.install_network);
-    spec.install_network = value.install_network;
+
+  oneOf<T extends string>(key: string, names: readonly T[]): T | undefined {
+    const v = this.value[key];
+    if (v === undefined) return undefined;
+    if (typeof v !== 'string' || !(names as readonly string[]).includes(v)) this.fail(key, `must be one of ${names.join(', ')}`, v);
+    return v as T;
   }
-  if (value.timeouts !== undefined) {
-    const tAt = join(at, 'timeouts');
-    if (!isPlainObject(value.timeouts)) bad(source, tAt, 'must be an object', value.timeouts);
-    checkKeys(value.timeouts, TIMEOUT_KEYS, source, tAt);
+
+  bool(key: string): boolean | undefined {
+    const v = this.value[key];
+    if (v === undefined) return undefined;
+    if (typeof v !== 'boolean') this.fail(key, 'must be true or false', v);
+    return v;
+  }
+
+  timeouts(): EnvSpec['timeouts'] {
+    const v = this.value.timeouts;
+    if (v === undefined) return undefined;
+    const tAt = join(this.at, 'timeouts');
+    if (!isPlainObject(v)) bad(this.source, tAt, 'must be an object', v);
+    checkKeys(v, TIMEOUT_KEYS, this.source, tAt);
     const timeouts: NonNullable<EnvSpec['timeouts']> = {};
     for (const key of TIMEOUT_KEYS) {
-      const v = value.timeouts[key];
-      if (v === undefined) continue;
-      if (!validSeconds(v)) bad(source, join(tAt, key), `must be a positive number of seconds up to ${MAX_STAGE_SECONDS}`, v);
-      timeouts[key] = v;
+      const x = v[key];
+      if (x === undefined) continue;
+      if (!validSeconds(x)) bad(this.source, join(tAt, key), `must be a positive number of seconds up to ${MAX_STAGE_SECONDS}`, x);
+      timeouts[key] = x;
     }
-    spec.timeouts = timeouts;
+    return timeouts;
   }
-  return spec;
 }
 
 /** Parse the text of one specs file. `source` names it in messages. */
