@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# A real, large Python repository for the benchmark (scripts/bench.ts), built
+# A real, large Python repository for the benchmark (bench/bench.ts), built
 # offline from Debian's packages: sympy 1.11.1 (with its whole test suite,
 # ~1,500 modules) and mpmath 1.2.1, as one git repository with one synthetic
 # bug, plus a SWE-bench instance for it and a warm mirror the harness serves.
@@ -123,7 +123,7 @@ test_patch=$(git -C "$repo" diff -- "$tfile")
 git -C "$repo" checkout -q -- "$tfile"
 [ -n "$gold" ] && [ -n "$test_patch" ]
 
-# PASS_TO_PASS: every test the file already has (checked by scripts/bench.ts,
+# PASS_TO_PASS: every test the file already has (checked by bench/bench.ts,
 # which runs the instance without the gold patch too).
 p2p=$(sed -n 's/^def \(test_[A-Za-z0-9_]*\)(.*/sympy\/utilities\/tests\/test_iterables.py::\1/p' "$repo/$tfile")
 

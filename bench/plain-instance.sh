@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The docker steps run-one takes to grade a SWE-bench instance with its gold
 # patch, typed by hand: the baseline for the large-repository figure of
-# scripts/bench.ts. Clone (shared, from the read-only mirror), install, apply
+# bench/bench.ts. Clone (shared, from the read-only mirror), install, apply
 # the gold patch, reset the test files and apply the test patch, run pytest
 # once on the test files. Exit code: pytest's.
 # usage: bench/plain-instance.sh IMAGE MIRROR_DIR REF INSTALL_CMD GOLD_PATCH TEST_PATCH TEST_FILE...

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The same docker steps run-one takes for a task with a patch, typed by hand:
-# the baseline the harness's overhead is measured against (scripts/bench.ts).
+# the baseline the harness's overhead is measured against (bench/bench.ts).
 # usage: bench/plain-run.sh IMAGE REPO_DIR REF INSTALL_CMD PATCH_FILE [PYTEST_ARGS...]
 set -u
 image=$1 repo=$2 ref=$3 install=$4 patch=$5

@@ -1,6 +1,6 @@
 /**
  * build-image: build the harness image, or keep the one built from the current
- * recipe, and print its name and Python version (scripts/lib/engine/image.ts).
+ * recipe, and print its name and Python version (scripts/lib/engine/image-build.ts).
  */
 import { main, parseFlags } from './lib/cli/flags.js';
 import { HarnessError } from './lib/core/errors.js';
