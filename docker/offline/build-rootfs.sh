@@ -73,6 +73,6 @@ log "checking the tools"
 for tool in python python3 pip git patch ps kill timeout bash; do
   in_root which "$tool" >/dev/null || die "$tool is missing from the rootfs"
 done
-in_root python3 -c 'import pytest, numpy, pandas, setuptools, wheel' || die "a Python package does not import"
-in_root python3 -c 'import sys, pytest, numpy, pandas; print("python %d.%d.%d, pytest %s, numpy %s, pandas %s" % (sys.version_info[:3] + (pytest.__version__, numpy.__version__, pandas.__version__)))' >&2
+in_root python3 -c 'import pytest, numpy, pandas, setuptools, wheel, django, sympy' || die "a Python package does not import"
+in_root python3 -c 'import sys, pytest, numpy, pandas, django, sympy; print("python %d.%d.%d, pytest %s, numpy %s, pandas %s, django %s, sympy %s" % (sys.version_info[:3] + (pytest.__version__, numpy.__version__, pandas.__version__, django.__version__, sympy.__version__)))' >&2
 log "done: $dir"
