@@ -5,11 +5,12 @@
 import path from 'node:path';
 import type minimist from 'minimist';
 import { abortOnSignals, intFlag, main, parseFlags, stringFlag } from './lib/cli/flags.js';
-import { configFlags, patchModeFlags, patchOrError, RUN_BOOLEAN_FLAGS, RUN_STRING_FLAGS, stageTimeoutsFlags, taskSetFlags } from './lib/cli/run-flags.js';
+import { checkDirPath, configFlags, patchModeFlags, patchOrError, PREBUILT_USAGE, RUN_BOOLEAN_FLAGS, RUN_STRING_FLAGS, stageTimeoutsFlags, taskSetFlags } from './lib/cli/run-flags.js';
 import type { HarnessConfig, StageTimeouts } from './lib/core/config.js';
 import { HarnessError } from './lib/core/errors.js';
 import { runBatch, summaryTable, writeSummary, type BatchItem, type BatchOptions, type BatchSummary } from './lib/batch/batch.js';
 import { agentOptionsFromArgs, AGENT_BOOLEAN_FLAGS, AGENT_STRING_FLAGS } from './lib/cli/agent-options.js';
+import { batchRunReport, reportPredictions, runIdFor, writeRunReport } from './lib/batch/run-report.js';
 import { loadTaskSet, type PatchMode } from './lib/task/taskset.js';
 import type { Task } from './lib/core/types.js';
 
@@ -34,8 +35,12 @@ Running:
   --clone-timeout S --install-timeout S --test-timeout S
   --runs-dir DIR         run directories (default sandbox/runs)
   --summary FILE         summary JSON (default <runs-dir>/summary.json)
+  --run-id ID            run id of SWE-bench's run report <model>.<run-id>.json, written next to
+                         the summary for instances with --predictions, --gold or --agent
+                         (default: the runs dir's name)
   --json                 print the summary JSON on stdout
   -h, --help
+${PREBUILT_USAGE}
 
 Runner agent: --agent and its flags (see run-one --help) solve each task with a model;
   patches are appended to --preds FILE (default <runs-dir>/preds.json).
@@ -44,7 +49,7 @@ Exit codes: 0 every task resolved/passed, 1 some did not (per-task errors, engin
             problems included: each is in its result and the summary), 2 bad input, 130 interrupted.`;
 
 const FLAGS = {
-  string: [...RUN_STRING_FLAGS, 'slice', 'filter', 'workers', 'summary', ...AGENT_STRING_FLAGS],
+  string: [...RUN_STRING_FLAGS, 'slice', 'filter', 'workers', 'summary', 'run-id', ...AGENT_STRING_FLAGS],
   boolean: [...RUN_BOOLEAN_FLAGS, 'redo-existing', ...AGENT_BOOLEAN_FLAGS],
   alias: { h: 'help' },
   default: { 'tool-calls': true },
@@ -88,8 +93,8 @@ function batchItems(tasks: Task[], mode: PatchMode): BatchItem[] {
   return tasks.map((task) => ({ task, patch: patchOrError(task, mode) }));
 }
 
-/** With --agent, how each item runs and the mode folded into cache keys; else plain runs. */
-async function agentRunner(args: Args, image: string | null, timeouts: Partial<StageTimeouts>, runsDir: string): Promise<Pick<BatchOptions, 'runOne' | 'mode'>> {
+/** With --agent, how each item runs, the mode folded into cache keys and the preds.json it appends to; else plain runs. */
+async function agentRunner(args: Args, image: string | null, timeouts: Partial<StageTimeouts>, runsDir: string): Promise<Pick<BatchOptions, 'runOne' | 'mode'> & { predsFile?: string }> {
   const agent = agentOptionsFromArgs(args);
   if (!agent) return {};
   // Loaded only for --agent: it pulls in the openai SDK, about a second of start-up.
@@ -98,6 +103,7 @@ async function agentRunner(args: Args, image: string | null, timeouts: Partial<S
   return {
     runOne: (item: BatchItem, cfg: HarnessConfig, signal: AbortSignal) => runAgent(item.task, { ...agent, cfg, image, timeouts, signal, predsFile }),
     mode: agentMode(agent.model, agent.limits, agent.toolCalls),
+    predsFile,
   };
 }
 
@@ -107,11 +113,20 @@ function progressLine(line: string, final: boolean): void {
   else if (!final) process.stderr.write(`${line}\n`);
 }
 
-function report(args: Args, summary: BatchSummary, runsDir: string): void {
+/** What the batch leaves behind: summary.json, and for SWE-bench instances with predictions SWE-bench's run report next to it. */
+async function report(args: Args, summary: BatchSummary, runsDir: string, tasks: Task[], mode: PatchMode, agentPredsFile: string | null): Promise<void> {
   const summaryFile = path.resolve(stringFlag(args, 'summary') ?? path.join(runsDir, 'summary.json'));
   writeSummary(summaryFile, summary);
   if (args.json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
   process.stderr.write(`${summaryTable(summary)}\nsummary: ${path.relative(process.cwd(), summaryFile)}\n`);
+  const preds = await reportPredictions(tasks, mode, agentPredsFile);
+  if (!preds) return;
+  const run = batchRunReport(tasks, preds, summary);
+  const file = writeRunReport(path.dirname(summaryFile), preds.model, runIdFor(stringFlag(args, 'run-id'), runsDir), run);
+  process.stderr.write(
+    `run report: ${path.relative(process.cwd(), file)} (SWE-bench's: resolved ${run.resolved_instances}/${run.total_instances}, ` +
+      `unresolved ${run.unresolved_instances}, empty patch ${run.empty_patch_instances}, errors ${run.error_instances}, incomplete ${run.incomplete_ids.length})\n`,
+  );
 }
 
 await main(async () => {
@@ -122,12 +137,17 @@ await main(async () => {
   }
   if (args._.length) throw new HarnessError('usage', `unexpected argument "${args._[0]}" (see --help)`);
   const tasks = await selectTasks(args);
-  const items = batchItems(tasks, await patchModeFlags(args, { stdin: false }));
+  const mode = await patchModeFlags(args, { stdin: false });
+  const items = batchItems(tasks, mode);
   const timeouts = stageTimeoutsFlags(args);
   const cfg = configFlags(args);
   const workers = intFlag(args, 'workers', 1);
   const image = stringFlag(args, 'image');
-  const agent = await agentRunner(args, image, timeouts, cfg.runsDir);
+  const { predsFile: agentPredsFile, ...agent } = await agentRunner(args, image, timeouts, cfg.runsDir);
+  // A bad --run-id or an unwritable --summary is bad input: refused before anything runs.
+  runIdFor(stringFlag(args, 'run-id'), cfg.runsDir);
+  const summaryFlag = stringFlag(args, 'summary');
+  if (summaryFlag) checkDirPath('--summary', path.dirname(path.resolve(summaryFlag)));
 
   const controller = abortOnSignals('finishing the runs in flight (their containers are removed)...');
   const summary = await runBatch(items, {
@@ -140,7 +160,7 @@ await main(async () => {
     signal: controller.signal,
     progress: progressLine,
   });
-  report(args, summary, cfg.runsDir);
+  await report(args, summary, cfg.runsDir, tasks, mode, agentPredsFile ?? null);
   if (summary.interrupted) return 130;
   return summary.resolved === summary.tasks.length ? 0 : 1;
 });

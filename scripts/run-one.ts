@@ -5,14 +5,15 @@
 import path from 'node:path';
 import type minimist from 'minimist';
 import { abortOnSignals, listFlag, parseFlags, stringFlag, main } from './lib/cli/flags.js';
-import { configFlags, patchModeFlags, RUN_BOOLEAN_FLAGS, RUN_STRING_FLAGS, stageTimeoutsFlags, taskSetFlags } from './lib/cli/run-flags.js';
+import { configFlags, patchModeFlags, PREBUILT_USAGE, RUN_BOOLEAN_FLAGS, RUN_STRING_FLAGS, stageTimeoutsFlags, taskSetFlags } from './lib/cli/run-flags.js';
 import { DEFAULT_CONFIG, type HarnessConfig } from './lib/core/config.js';
 import { HarnessError } from './lib/core/errors.js';
 import { recordBadInput, runTask, type RunOptions } from './lib/run/run-task.js';
+import { recordEmptyPrediction } from './lib/run/outcome.js';
 import type { PatchInput, Task } from './lib/core/types.js';
 import { AGENT_BOOLEAN_FLAGS, AGENT_STRING_FLAGS, AGENT_USAGE, agentOptionsFromArgs, type AgentCliOptions } from './lib/cli/agent-options.js';
 import { findTask, makeTask, testIsSafe } from './lib/task/tasks.js';
-import { ID_RE, REF_RULE, refIsSafe } from './lib/task/ids.js';
+import { idProblem, REF_RULE, refIsSafe } from './lib/task/ids.js';
 import { loadTaskSet, patchFor } from './lib/task/taskset.js';
 
 const USAGE = `usage: npx tsx scripts/run-one.ts --task-id ID [options]
@@ -44,6 +45,7 @@ Run:
   --json                print the result JSON on stdout
   --quiet               no progress lines on stderr
   -h, --help            this text
+${PREBUILT_USAGE}
 
 Exit codes: 0 passed, 1 failed, 2 bad input, 3 error (engine, image, clone, install),
             4 timeout, 5 patch rejected or failed, 130 interrupted.`;
@@ -94,8 +96,11 @@ async function fileTask(args: Args): Promise<Task> {
   const { ref, tests } = checkedFlags(args);
   const taskId = stringFlag(args, 'task-id');
   if (!taskId) throw new HarnessError('usage', 'give --task-id ID, or --repo and --ref (see --help)');
-  const task = findTask(await loadTaskSet(taskSetFlags(args)), taskId);
+  const instances = stringFlag(args, 'instances');
   const k = pytestK(args);
+  // An instance is graded on the files its test patch touches, run whole: a narrower selection would change the verdict.
+  if (instances && (k || tests.length)) throw new HarnessError('usage', `${k ? '-k' : '--tests'} does not apply to --instances (SWE-bench grading runs the test patch's files whole)`);
+  const task = findTask(await loadTaskSet(taskSetFlags(args)), taskId);
   const install = stringFlag(args, 'install');
   return {
     ...task,
@@ -113,7 +118,8 @@ function adhocTask(args: Args, repo: string): Task {
   if (!ref) throw new HarnessError('usage', '--repo needs --ref (a commit, tag or branch)');
   const taskId = stringFlag(args, 'task-id');
   const id = taskId ?? `adhoc-${path.basename(repo.replace(/\.git$/, '').replace(/\/+$/, '')).replace(/[^A-Za-z0-9._-]/g, '_')}`;
-  if (!ID_RE.test(id)) throw new HarnessError('usage', `--task-id "${id}" may only hold letters, digits, ".", "_" and "-"`);
+  const bad = idProblem(id);
+  if (bad) throw new HarnessError('usage', `--task-id ${bad}, got "${id.length > 60 ? `${id.slice(0, 57)}...` : id}"`);
   return makeTask({ task_id: id, repo, ref, pytest_k: pytestK(args), tests, install: stringFlag(args, 'install') });
 }
 
@@ -122,6 +128,8 @@ async function planOrRecord(args: Args, task: Task, cfg: HarnessConfig): Promise
   try {
     const agent = agentOptionsFromArgs(args);
     const patch = agent ? null : patchFor(task, await patchModeFlags(args, { stdin: true }));
+    // "Before" is before a patch: without one there is only one test run.
+    if (args.before && !patch) throw new HarnessError('usage', '--before needs a patch (--patch, --gold/--task-patch or --predictions)');
     return { agent, patch, timeouts: stageTimeoutsFlags(args) };
   } catch (err) {
     if (err instanceof HarnessError) {
@@ -144,6 +152,8 @@ async function execute(args: Args, task: Task, cfg: HarnessConfig, plan: Plan) {
   };
   // The agent is loaded only when asked for: it pulls in the openai SDK, about a second of start-up.
   if (plan.agent) return (await import('./lib/agent/run.js')).runAgent(task, { ...common, ...plan.agent });
+  // SWE-bench's empty patch: recorded, not run.
+  if (plan.patch?.empty_prediction) return recordEmptyPrediction(task, cfg, plan.patch);
   return runTask(task, { ...common, patch: plan.patch, ...(args.before ? { before: true } : {}) });
 }
 

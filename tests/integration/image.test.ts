@@ -58,6 +58,19 @@ describe('harness image (real docker engine)', () => {
     expect(stdout.trim()).toBe(img.python);
   });
 
+  it('never takes an image built FROM the harness image under another name for a harness image', async () => {
+    const derived = 'swe-harness-test/derived-from-harness:latest';
+    await execa('docker', ['build', '-q', '-t', derived, '-'], { input: `FROM ${offline.name}\nLABEL swe-harness.test=derived\n` });
+    try {
+      // It is newer and carries every harness label, inherited.
+      const { stdout } = await execa('docker', ['image', 'inspect', '--format', `{{index .Config.Labels "${IMAGE_LABELS.flavour}"}}`, derived]);
+      expect(stdout.trim()).toBe('offline');
+      expect((await listHarnessImages()).map((i) => i.name)).not.toContain(derived);
+    } finally {
+      await execa('docker', ['rmi', '-f', derived]);
+    }
+  });
+
   it('resolveImage of a missing image throws HarnessError(image) naming it', async () => {
     const err = await resolveImage('no-such-image:x').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(HarnessError);

@@ -182,6 +182,20 @@ describe('run-many and a --runs-dir that is a file', () => {
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toContain(`error: --runs-dir "${file}" is a file, not a directory`);
   });
+
+  it('refuses a --summary under a file before running anything, and --patch - (stdin is run-one\'s)', () => {
+    const dir = tmpDir('summary');
+    const file = path.join(dir, 'afile');
+    fs.writeFileSync(file, 'not a directory');
+    const runs = path.join(dir, 'runs');
+    const r = runMany([...INSTANCES, '--gold', '--runs-dir', runs, '--summary', path.join(file, 's.json')]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`error: --summary "${file}" is a file, not a directory`);
+    expect(fs.existsSync(runs) ? fs.readdirSync(runs) : []).toEqual([]);
+    const s = runMany([...INSTANCES, '--patch', '-', '--runs-dir', runs]);
+    expect(s.code).toBe(2);
+    expect(s.stderr).toMatch(/--patch - \(stdin\) is for run-one/);
+  });
 });
 
 describe('run-many and Ctrl-C', () => {

@@ -13,12 +13,13 @@ import { listHarnessContainers } from '../../scripts/lib/engine/docker.js';
 
 const runsDir = () => fs.mkdtempSync(path.join(os.tmpdir(), 'swe-harness-cli-'));
 
-function runOne(args: string[], env: NodeJS.ProcessEnv = {}) {
+function runOne(args: string[], env: NodeJS.ProcessEnv = {}, input?: Buffer) {
   const r = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/run-one.ts', ...args], {
     cwd: ROOT,
     env: { ...process.env, ...env },
     encoding: 'utf8',
     timeout: 120_000,
+    input,
   });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
@@ -51,6 +52,10 @@ describe('run-one command line', () => {
     [['--task-id', 'demo-statskit', '-k'], /^error: -k needs a value$/m],
     [['--repo', 'fixture:probes', '--ref', 'main', '-k', '--tests', 'tests/test_ok.py'], /^error: -k needs a value$/m],
     [['--task-id', 'demo-statskit', '--runs-dir', 'package.json'], /--runs-dir ".*package\.json" is a file, not a directory/],
+    [['--instances', 'tasks/instances.jsonl', '--task-id', 'swe-harness__statskit-1', '--gold', '-k', 'foo'], /-k does not apply to --instances/],
+    [['--instances', 'tasks/instances.jsonl', '--task-id', 'swe-harness__statskit-1', '--gold', '--tests', 'x.py'], /--tests does not apply to --instances/],
+    [['--repo', 'fixture:probes', '--ref', 'main', '--task-id', 'a'.repeat(300)], /--task-id must be at most 128 characters/],
+    [['--repo', 'fixture:probes', '--ref', 'main', '--task-id', '..'], /--task-id may only contain letters, digits/],
   ])('rejects %j with one line and exit 2', (args, message) => {
     const r = runOne(args);
     expect(r.code).toBe(2);
@@ -63,6 +68,7 @@ describe('run-one command line', () => {
     [['--patch', '/nonexistent.diff'], /--patch "\/nonexistent.diff" cannot be read \(no such file\)/],
     [['--test-timeout', '-5'], /--test-timeout must be a positive number of seconds up to 604800, got "-5"/],
     [['--test-timeout', '0x10'], /--test-timeout must be a positive number of seconds up to 604800, got "0x10"/],
+    [['--before'], /--before needs a patch/],
   ])('rejects %j for a known task with exit 2 and still writes a result file', (args, message) => {
     const dir = runsDir();
     const r = runOne(['--task-id', 'demo-statskit', '--runs-dir', dir, ...args]);
@@ -172,3 +178,29 @@ function signalProcessesNaming(dir: string): boolean {
   }
   return found;
 }
+
+describe('run-one with a patch that is not UTF-8', () => {
+  // A new test file with a Latin-1 byte that checks its own bytes: it passes only if they arrived unchanged.
+  const bytes = Buffer.concat([
+    Buffer.from('diff --git a/tests/test_latin1.py b/tests/test_latin1.py\nnew file mode 100644\n--- /dev/null\n+++ b/tests/test_latin1.py\n@@ -0,0 +1,5 @@\n+# -*- coding: latin-1 -*-\n+# caf'),
+    Buffer.from([0xe9]),
+    Buffer.from("\n+def test_bytes_kept():\n+    data = open(__file__, 'rb').read()\n+    assert b'caf\\xe9' in data and b'\\xef\\xbf\\xbd' not in data\n"),
+  ]);
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'swe-harness-latin1-')), 'latin1.diff');
+  fs.writeFileSync(file, bytes);
+  const task = ['--repo', 'fixture:probes', '--ref', 'main', '--tests', 'tests/test_latin1.py'];
+
+  it.each([
+    ['from a file', ['--patch', file], undefined],
+    ['from stdin', ['--patch', '-'], bytes],
+  ])('applies it byte for byte %s and keeps those bytes in patch.diff', (_how, flags, input) => {
+    const dir = runsDir();
+    const r = runOne([...task, ...flags, '--runs-dir', dir], {}, input);
+    expect(r.stderr).toMatch(/passed/);
+    expect(r.code).toBe(0);
+    const [result] = resultsIn(dir);
+    expect(result!.patch).toMatchObject({ applied_with: 'git apply', bytes: bytes.length });
+    const run = fs.readdirSync(dir).find((d) => fs.existsSync(path.join(dir, d, 'patch.diff')))!;
+    expect(fs.readFileSync(path.join(dir, run, 'patch.diff')).equals(bytes)).toBe(true);
+  });
+});

@@ -184,6 +184,13 @@ describe('timeouts, network and hostile tests', () => {
     expect(result.tail).not.toMatch(/@@SWE-HARNESS/);
   });
 
+  it('reads a chatty failing run as failed whatever bytes it prints (not UTF-8 included)', async () => {
+    const { result } = await runTask(probes({ tests: ['tests/test_noisy_bytes.py'] }), { cfg, timeouts: { test: 60 } });
+    expect(result.status).toBe('failed');
+    expect(result.exit_code).toBe(1);
+    expect(result.tail).not.toMatch(/@@SWE-HARNESS/);
+  });
+
   it('applies a patch with Latin-1 bytes byte for byte, and keeps those bytes in patch.diff and its hash', async () => {
     const bytes = Buffer.concat([
       Buffer.from('diff --git a/tests/test_latin1.py b/tests/test_latin1.py\nnew file mode 100644\n--- /dev/null\n+++ b/tests/test_latin1.py\n@@ -0,0 +1,6 @@\n+# -*- coding: latin-1 -*-\n+# caf'),

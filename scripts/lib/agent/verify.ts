@@ -95,7 +95,7 @@ export async function verify(env: StageEnv, prep: Prepared, tools: Toolbox, task
   const last = tools.lastDeciding;
   if (last && last.version === tools.version && last.summary.status === 'passed') {
     log("[verify] the deciding tests passed in the model's last run and nothing changed since");
-    rec.decide(forResult(last.summary, cfg));
+    rec.decide(forResult(last.summary, cfg), tools.runner.parser);
     return 'done';
   }
   if (task.install && !tools.installed && prep.network && !env.container.networked) return 'fresh';

@@ -8,14 +8,15 @@ import path from 'node:path';
 import type { HarnessConfig, StageTimeouts } from '../core/config.js';
 import { patchBytes } from '../core/diff.js';
 import { EXIT_CODES, errorMessage, HarnessError } from '../core/errors.js';
-import { resolveImage } from '../engine/images.js';
+import { ensureImage, resolveImage } from '../engine/images.js';
+import { isInstanceTask } from '../task/instances.js';
 import { writeJsonAtomic, type RunResult } from '../run/result.js';
 import { cacheKey, effectiveTimeouts } from '../run/keys.js';
-import { recordBadInput } from '../run/outcome.js';
+import { recordBadInput, recordEmptyPrediction } from '../run/outcome.js';
 import { runTask } from '../run/run-task.js';
 import { lockRunsDir } from './lock.js';
 import type { PatchInput, RunStatus, Task } from '../core/types.js';
-import { sha256 } from '../core/values.js';
+import { durationS, sha256 } from '../core/values.js';
 
 export interface BatchItem {
   task: Task;
@@ -50,6 +51,8 @@ export interface BatchEntry {
 export interface BatchSummary {
   total: number;
   ran: number;
+  /** Results written without a run: bad input, SWE-bench's empty predictions. */
+  recorded: number;
   skipped_existing: number;
   interrupted: boolean;
   counts: Partial<Record<RunStatus, number>>;
@@ -115,111 +118,136 @@ export async function runBatch(items: BatchItem[], opts: BatchOptions): Promise<
 }
 
 async function runItems(items: BatchItem[], opts: BatchOptions): Promise<BatchSummary> {
-  const started = performance.now();
   const done = opts.redoExisting ? new Map() : indexDone(opts.cfg.runsDir);
-  const entries: BatchEntry[] = new Array(items.length);
-  const durations: number[] = [];
-  const counts: Partial<Record<RunStatus, number>> = {};
-  const tokens = { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 };
-  let anyTokens = false;
-  let finished = 0;
-  let ran = 0;
-  let skipped = 0;
-  let resolved = 0;
-
-  const note = (i: number, r: RunResult, file: string | null, wasSkipped: boolean) => {
-    entries[i] = { task_id: r.task_id, status: r.status, resolved: isResolved(r), duration_s: r.duration_s, skipped: wasSkipped, result_file: file };
-    counts[r.status] = (counts[r.status] ?? 0) + 1;
-    if (isResolved(r)) resolved++;
-    if (!wasSkipped) durations.push(r.duration_s);
-    if (r.usage) {
-      anyTokens = true;
-      tokens.prompt_tokens += r.usage.prompt_tokens;
-      tokens.completion_tokens += r.usage.completion_tokens;
-      tokens.total_tokens += r.usage.total_tokens;
-    }
-    finished++;
-    opts.progress(progressLine(), false);
-  };
-
-  const progressLine = () => {
-    const elapsed = (performance.now() - started) / 1000;
-    const failed = (counts.failed ?? 0) + (counts.patch_failed ?? 0) + (counts.patch_rejected ?? 0);
-    const errors = (counts.error ?? 0) + (counts.timeout ?? 0);
-    const interrupted = counts.interrupted ? ` · interrupted ${counts.interrupted}` : '';
-    const left = items.length - finished;
-    // Throughput so far, parallelism included; skipped tasks cost nothing and do not count.
-    const rate = (finished - skipped) / Math.max(elapsed, 1e-3);
-    const eta = finished - skipped > 0 ? ` · ETA ${fmt(left / rate)}` : '';
-    return `[${finished}/${items.length}] resolved ${resolved} · failed ${failed} · errors ${errors}${interrupted}${skipped ? ` · skipped ${skipped}` : ''} · ${fmt(elapsed)} elapsed${left ? eta : ''}`;
-  };
-
+  const tally = new Tally(items.length, opts.workers, (line, final) => opts.progress(line, final));
   let next = 0;
   const worker = async () => {
-    while (!opts.signal.aborted) {
-      const i = next++;
-      if (i >= items.length) return;
-      const item = items[i]!;
-      try {
-        const image = await resolveImage(opts.image ?? item.task.image ?? null);
-        const timeouts = effectiveTimeouts(opts.cfg, item.task, opts.timeouts);
-        const key = cacheKey(item.task, image, patchKey(item.patch), timeouts, opts.mode);
-        const hit = done.get(key);
-        if (hit) {
-          skipped++;
-          note(i, hit.result, hit.file, true);
-          continue;
-        }
-        if (item.patch instanceof HarnessError) {
-          const { result, resultFile } = recordBadInput(item.task, opts.cfg, item.patch, key);
-          note(i, result, resultFile, false);
-          continue;
-        }
-        ran++;
-        if (opts.runOne) {
-          const { result, resultFile } = await opts.runOne(item, opts.cfg, opts.signal);
-          note(i, result, resultFile, false);
-        } else {
-          const { result, resultFile } = await runTask(item.task, {
-            cfg: opts.cfg,
-            image: opts.image,
-            patch: item.patch,
-            timeouts: opts.timeouts,
-            signal: opts.signal,
-          });
-          note(i, result, resultFile, false);
-        }
-      } catch (err) {
-        // One task's infrastructure failure (image missing...) is that task's result, not the batch's end.
-        const e = err instanceof HarnessError ? err : new HarnessError('internal', errorMessage(err));
-        const { result, resultFile } = recordBadInput(item.task, opts.cfg, e);
-        note(i, result, resultFile, false);
-      }
+    for (let i = next++; i < items.length && !opts.signal.aborted; i = next++) {
+      tally.note(i, await runItem(items[i]!, done, opts));
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, opts.workers) }, worker));
-  opts.progress(progressLine(), true);
+  return tally.summary(opts.signal.aborted);
+}
 
-  const tasks = entries.filter(Boolean);
-  return {
-    total: items.length,
-    ran,
-    skipped_existing: skipped,
-    interrupted: opts.signal.aborted,
-    counts,
-    resolved,
-    resolved_rate: tasks.length ? Math.round((resolved / tasks.length) * 10000) / 10000 : 0,
-    duration_s: { p50: percentile(durations, 50), p95: percentile(durations, 95), max: Math.max(0, ...durations) },
-    wall_s: Math.round((performance.now() - started) / 10) / 100,
-    workers: opts.workers,
-    tokens: anyTokens ? tokens : null,
-    tasks,
-  };
+/** How one item ended: run, recorded without a run, or skipped as done before. */
+interface ItemOutcome {
+  result: RunResult;
+  file: string | null;
+  how: 'ran' | 'recorded' | 'skipped';
+}
+
+/** One item: skipped when its cache key is done, recorded when it has no patch to run, else run. */
+async function runItem(item: BatchItem, done: Map<string, { result: RunResult; file: string }>, opts: BatchOptions): Promise<ItemOutcome> {
+  try {
+    const image = await imageOf(item.task, opts);
+    const timeouts = effectiveTimeouts(opts.cfg, item.task, opts.timeouts);
+    const key = cacheKey(item.task, image, patchKey(item.patch), timeouts, opts.mode);
+    const hit = done.get(key);
+    if (hit) return { result: hit.result, file: hit.file, how: 'skipped' };
+    if (item.patch instanceof HarnessError) return recorded(recordBadInput(item.task, opts.cfg, item.patch, key));
+    // SWE-bench's empty patch: recorded, not run.
+    if (item.patch?.empty_prediction) return recorded(recordEmptyPrediction(item.task, opts.cfg, item.patch, key));
+    const out = opts.runOne
+      ? await opts.runOne(item, opts.cfg, opts.signal)
+      : await runTask(item.task, { cfg: opts.cfg, image: opts.image, patch: item.patch, timeouts: opts.timeouts, signal: opts.signal });
+    return { result: out.result, file: out.resultFile, how: 'ran' };
+  } catch (err) {
+    // One task's infrastructure failure (image missing...) is that task's result, not the batch's end.
+    const e = err instanceof HarnessError ? err : new HarnessError('internal', errorMessage(err));
+    return recorded(recordBadInput(item.task, opts.cfg, e));
+  }
+}
+
+function recorded(out: { result: RunResult; resultFile: string }): ItemOutcome {
+  return { result: out.result, file: out.resultFile, how: 'recorded' };
+}
+
+/** The batch's counts as results come in, its live progress line, and its summary. */
+class Tally {
+  private readonly started = performance.now();
+  private readonly entries: BatchEntry[];
+  private readonly durations: number[] = [];
+  private readonly counts: Partial<Record<RunStatus, number>> = {};
+  private readonly tokens = { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 };
+  private anyTokens = false;
+  private readonly how = { ran: 0, recorded: 0, skipped: 0 };
+  private finished = 0;
+  private resolved = 0;
+
+  constructor(
+    private readonly total: number,
+    private readonly workers: number,
+    private readonly progress: (line: string, final: boolean) => void,
+  ) {
+    this.entries = new Array(total);
+  }
+
+  note(i: number, { result: r, file, how }: ItemOutcome): void {
+    const skipped = how === 'skipped';
+    this.entries[i] = { task_id: r.task_id, status: r.status, resolved: isResolved(r), duration_s: r.duration_s, skipped, result_file: file };
+    this.counts[r.status] = (this.counts[r.status] ?? 0) + 1;
+    this.how[how]++;
+    if (isResolved(r)) this.resolved++;
+    if (!skipped) this.durations.push(r.duration_s);
+    if (r.usage) {
+      this.anyTokens = true;
+      this.tokens.prompt_tokens += r.usage.prompt_tokens;
+      this.tokens.completion_tokens += r.usage.completion_tokens;
+      this.tokens.total_tokens += r.usage.total_tokens;
+    }
+    this.finished++;
+    this.progress(this.line(), false);
+  }
+
+  private line(): string {
+    const c = this.counts;
+    const elapsed = (performance.now() - this.started) / 1000;
+    const failed = (c.failed ?? 0) + (c.patch_failed ?? 0) + (c.patch_rejected ?? 0);
+    const errors = (c.error ?? 0) + (c.timeout ?? 0);
+    const interrupted = c.interrupted ? ` · interrupted ${c.interrupted}` : '';
+    const skipped = this.how.skipped;
+    const left = this.total - this.finished;
+    // Throughput so far, parallelism included; skipped tasks cost nothing and do not count.
+    const rate = (this.finished - skipped) / Math.max(elapsed, 1e-3);
+    const eta = this.finished - skipped > 0 ? ` · ETA ${fmt(left / rate)}` : '';
+    return `[${this.finished}/${this.total}] resolved ${this.resolved} · failed ${failed} · errors ${errors}${interrupted}${skipped ? ` · skipped ${skipped}` : ''} · ${fmt(elapsed)} elapsed${left ? eta : ''}`;
+  }
+
+  summary(interrupted: boolean): BatchSummary {
+    this.progress(this.line(), true);
+    const tasks = this.entries.filter(Boolean);
+    const d = this.durations;
+    return {
+      total: this.total,
+      ran: this.how.ran,
+      recorded: this.how.recorded,
+      skipped_existing: this.how.skipped,
+      interrupted,
+      counts: this.counts,
+      resolved: this.resolved,
+      resolved_rate: tasks.length ? Math.round((this.resolved / tasks.length) * 10000) / 10000 : 0,
+      duration_s: { p50: percentile(d, 50), p95: percentile(d, 95), max: Math.max(0, ...d) },
+      wall_s: durationS(this.started),
+      workers: this.workers,
+      tokens: this.anyTokens ? this.tokens : null,
+      tasks,
+    };
+  }
+}
+
+/** The image a task's cache key names; a prebuilt instance image is pulled here (once per image) when missing. */
+function imageOf(task: Task, opts: BatchOptions) {
+  const name = opts.image ?? task.image ?? null;
+  if (!(isInstanceTask(task) && task.prebuilt)) return resolveImage(name);
+  return ensureImage(name ?? '', { timeoutS: opts.cfg.pullTimeoutSeconds, log: (line) => opts.progress(line, false), signal: opts.signal });
 }
 
 /** The patch part of a cache key: the hash of the patch's bytes, as result.json records it, or of the bad input's message. */
 function patchKey(patch: PatchInput | HarnessError | null): string | null {
   if (patch instanceof HarnessError) return `bad-input:${sha256(patch.message)}`;
+  // Not the hash of "": an empty patch given as a file is a rejected patch, a different result.
+  if (patch?.empty_prediction) return 'empty-prediction';
   return patch ? sha256(patchBytes(patch.text, patch.encoding)) : null;
 }
 
@@ -230,7 +258,7 @@ export function writeSummary(file: string, summary: BatchSummary): void {
 /** A short table for the terminal. */
 export function summaryTable(s: BatchSummary): string {
   const lines = [
-    `tasks ${s.total} · ran ${s.ran} · skipped (done before) ${s.skipped_existing}${s.interrupted ? ' · INTERRUPTED' : ''}`,
+    `tasks ${s.total} · ran ${s.ran} · recorded without a run ${s.recorded} · skipped (done before) ${s.skipped_existing}${s.interrupted ? ' · INTERRUPTED' : ''}`,
     `resolved ${s.resolved}/${s.tasks.length} (${(s.resolved_rate * 100).toFixed(1)}%) · p50 ${s.duration_s.p50.toFixed(1)}s · p95 ${s.duration_s.p95.toFixed(1)}s · wall ${s.wall_s.toFixed(1)}s`,
     ...Object.entries(s.counts).map(([k, v]) => `  ${k.padEnd(15)} ${v}`),
   ];

@@ -47,7 +47,8 @@ export function launcherChain(read: (pid: number) => ProcInfo | null = procInfo)
   return chain;
 }
 
-function alive(pid: number): boolean {
+/** Running, and not a zombie: unlike core/process.ts processAlive, a launcher that exited but is not reaped yet is gone. */
+function running(pid: number): boolean {
   const info = procInfo(pid);
   return info !== null && !info.dead;
 }
@@ -60,7 +61,7 @@ export function watchLaunchers(onGone: (pid: number) => void): () => void {
   const chain = launcherChain();
   if (chain.length === 0) return () => {};
   const timer = setInterval(() => {
-    const gone = chain.find((pid) => !alive(pid));
+    const gone = chain.find((pid) => !running(pid));
     if (gone === undefined) return;
     clearInterval(timer);
     onGone(gone);

@@ -8,19 +8,47 @@ import type minimist from 'minimist';
 import { DEFAULT_CONFIG, type HarnessConfig, type StageTimeouts } from '../core/config.js';
 import { HarnessError } from '../core/errors.js';
 import { patchFor, predictionsMode, readPatchFile, type PatchMode, type TaskSetOptions } from '../task/taskset.js';
+import { checkTemplate, type PrebuiltMode } from '../task/prebuilt.js';
 import type { PatchInput, Task } from '../core/types.js';
 import { listFlag, repoPathsFlag, secondsFlag, stringFlag } from './flags.js';
 
 /** The flags both scripts take, for their FLAGS specs. */
 export const RUN_STRING_FLAGS = ['tasks', 'instances', 'specs', 'predictions', 'patch', 'image', 'repo-cache', 'repo-path',
-  'clone-timeout', 'install-timeout', 'test-timeout', 'runs-dir'];
-export const RUN_BOOLEAN_FLAGS = ['gold', 'task-patch', 'json', 'help'];
+  'clone-timeout', 'install-timeout', 'test-timeout', 'runs-dir', 'image-template', 'pull-timeout'];
+export const RUN_BOOLEAN_FLAGS = ['gold', 'task-patch', 'json', 'help', 'prebuilt'];
+
+/** The --help lines of the prebuilt-image flags, the same in run-one and run-many. */
+export const PREBUILT_USAGE = `Prebuilt instance images (with --instances; no clone, no install):
+  --prebuilt             run each instance in its prebuilt image: the row's image_name/docker_image,
+                         else SWE-bench's swebench/sweb.eval.x86_64.<id, "__" as "_1776_">:latest
+  --image-template T     the image of each instance from T (implies --prebuilt; wins over the row):
+                         "swebench" (SWE-bench's rule), or a name with {id} {id_1776} {id_1776_lower}
+                         {owner} {name} {version}, e.g. myreg/sweb.{id_1776}:v1
+  --pull-timeout S       seconds one image pull may take (default ${DEFAULT_CONFIG.pullTimeoutSeconds}); a missing image is pulled once
+  The repo must be at base_commit in the spec's workdir (default /testbed), and the tests run
+  after the spec's env_prelude (default: source /opt/miniconda3/bin/activate && conda activate testbed).`;
 
 /** `--tasks`, `--instances` and `--specs`; `--specs` without `--instances` would be read by nobody. */
 export function taskSetFlags(args: minimist.ParsedArgs): TaskSetOptions {
-  const opts = { tasksFile: stringFlag(args, 'tasks'), instancesFile: stringFlag(args, 'instances'), specsFiles: listFlag(args, 'specs', { nonEmpty: true }) };
+  const prebuilt = prebuiltFlags(args);
+  const opts = {
+    tasksFile: stringFlag(args, 'tasks'),
+    instancesFile: stringFlag(args, 'instances'),
+    specsFiles: listFlag(args, 'specs', { nonEmpty: true }),
+    ...(prebuilt ? { prebuilt } : {}),
+  };
   if (opts.specsFiles.length && !opts.instancesFile) throw new HarnessError('usage', '--specs only applies to --instances (tasks files carry their own settings)');
   return opts;
+}
+
+/** `--image-template T` / `--prebuilt`: instances run in their prebuilt images; null when neither is given. */
+export function prebuiltFlags(args: minimist.ParsedArgs): PrebuiltMode | null {
+  const template = stringFlag(args, 'image-template');
+  if (template === null && !args.prebuilt) return null;
+  if (!stringFlag(args, 'instances')) throw new HarnessError('usage', '--image-template/--prebuilt only apply to --instances (an instance names its base commit and id)');
+  // The agent sets its repository up with clone and install itself: not in a prebuilt image yet.
+  if (args.agent) throw new HarnessError('usage', '--image-template/--prebuilt cannot be used with --agent yet');
+  return { template: template === null ? null : checkTemplate(template) };
 }
 
 /** `--clone-timeout`, `--install-timeout`, `--test-timeout`: the stages given. */
@@ -36,13 +64,17 @@ export function stageTimeoutsFlags(args: minimist.ParsedArgs): Partial<StageTime
 /** The default config with `--runs-dir`, `--repo-cache` and `--repo-path` applied. */
 export function configFlags(args: minimist.ParsedArgs): HarnessConfig {
   const runsDir = path.resolve(stringFlag(args, 'runs-dir') ?? DEFAULT_CONFIG.runsDir);
-  checkRunsDir(runsDir);
+  checkDirPath('--runs-dir', runsDir);
   const repoCache = stringFlag(args, 'repo-cache');
-  return { ...DEFAULT_CONFIG, runsDir, repoCache: repoCache ? path.resolve(repoCache) : null, repoPaths: repoPathsFlag(args) };
+  const pullTimeoutSeconds = secondsFlag(args, 'pull-timeout') ?? DEFAULT_CONFIG.pullTimeoutSeconds;
+  return { ...DEFAULT_CONFIG, runsDir, repoCache: repoCache ? path.resolve(repoCache) : null, repoPaths: repoPathsFlag(args), pullTimeoutSeconds };
 }
 
-/** A runs dir that exists must be a directory, and so must its nearest existing parent. */
-function checkRunsDir(dir: string): void {
+/**
+ * A directory the run will write into (`flag` names it in the message): where
+ * it exists it must be a directory, and so must its nearest existing parent.
+ */
+export function checkDirPath(flag: string, dir: string): void {
   for (let p = dir; ; p = path.dirname(p)) {
     let st: fs.Stats;
     try {
@@ -52,7 +84,7 @@ function checkRunsDir(dir: string): void {
       continue;
     }
     if (!st.isDirectory()) {
-      throw new HarnessError('usage', p === dir ? `--runs-dir "${dir}" is a file, not a directory` : `--runs-dir "${dir}": "${p}" is a file, not a directory`);
+      throw new HarnessError('usage', p === dir ? `${flag} "${dir}" is a file, not a directory` : `${flag} "${dir}": "${p}" is a file, not a directory`);
     }
     return;
   }
@@ -69,8 +101,8 @@ export async function patchModeFlags(args: minimist.ParsedArgs, opts: { stdin: b
   if ([file, predictions, own].filter(Boolean).length > 1) throw new HarnessError('usage', 'give at most one of --predictions, --gold/--task-patch, --patch');
   if (predictions) return predictionsMode(predictions);
   if (own) return { kind: 'task' };
-  if (file === '-' && opts.stdin) return { kind: 'file', patch: { text: fs.readFileSync(0, 'utf8'), source: '-' } };
-  if (file) return { kind: 'file', patch: { text: readPatchFile(file, '--patch'), source: file } };
+  if (file === '-' && !opts.stdin) throw new HarnessError('usage', '--patch - (stdin) is for run-one; give run-many a patch file');
+  if (file) return { kind: 'file', patch: { ...readPatchFile(file, '--patch'), source: file } };
   return { kind: 'none' };
 }
 

@@ -75,6 +75,8 @@ export interface HarnessConfig {
   repoPaths: Record<string, string>;
   /** Seconds that filling one mirror may take (a first clone of a large repository). */
   mirrorTimeoutSeconds: number;
+  /** Seconds one pull of a prebuilt instance image may take (SWE-bench's are 1-10 GB). */
+  pullTimeoutSeconds: number;
 }
 
 export const DEFAULT_CONFIG: HarnessConfig = {
@@ -91,6 +93,7 @@ export const DEFAULT_CONFIG: HarnessConfig = {
   repoCache: null,
   repoPaths: {},
   mirrorTimeoutSeconds: 1800,
+  pullTimeoutSeconds: 1800,
 };
 
 /** Defaults of the runner agent (scripts/lib/agent/); run-one flags override some of them. */

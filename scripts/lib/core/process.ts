@@ -21,6 +21,8 @@ export interface LoggedRun {
   tail: string[];
   /** The spawn error code (ENOENT: not on PATH), if any. */
   code?: string;
+  /** Killed by `timeoutMs`. */
+  timedOut?: boolean;
 }
 
 /**
@@ -31,12 +33,14 @@ export interface LoggedRun {
 export async function runLogged(
   file: string,
   args: string[],
-  options: { inputFile?: string; env?: NodeJS.ProcessEnv },
+  options: { inputFile?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number; signal?: AbortSignal },
   log: (line: string) => void,
   show: (line: string) => boolean = () => true,
 ): Promise<LoggedRun> {
   const { execa } = await import('execa');
-  const sub = execa(file, args, { ...options, all: true, buffer: false, reject: false });
+  const { timeoutMs, signal, ...rest } = options;
+  const limits = { ...(timeoutMs ? { timeout: timeoutMs, killSignal: 'SIGKILL' as const } : {}), ...(signal ? { cancelSignal: signal } : {}) };
+  const sub = execa(file, args, { ...rest, ...limits, all: true, buffer: false, reject: false });
   const tail: string[] = [];
   for await (const line of sub.iterable({ from: 'all' })) {
     tail.push(line);
@@ -44,7 +48,7 @@ export async function runLogged(
     if (show(line)) log(line);
   }
   const r = await sub;
-  return { ok: !r.failed, exitCode: r.exitCode, tail, code: (r as { code?: string }).code };
+  return { ok: !r.failed, exitCode: r.exitCode, tail, code: (r as { code?: string }).code, timedOut: r.timedOut };
 }
 
 /** Last line of a command's output that looks like the reason of a failure. */

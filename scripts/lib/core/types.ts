@@ -39,6 +39,12 @@ export interface PatchInput {
   encoding?: PatchEncoding;
   /** File path, "-" for stdin, or "task". */
   source: string;
+  /**
+   * SWE-bench's "empty patch": a prediction whose model_patch is "" or null
+   * (`text` is ""). It is recorded without running (run/outcome.ts
+   * recordEmptyPrediction), as SWE-bench counts it in empty_patch_ids.
+   */
+  empty_prediction?: true;
 }
 
 /** Status of one test, as pytest's -rA summary words it. */
@@ -78,6 +84,8 @@ export interface StageRecord {
   status: StageStatus;
   duration_s: number;
   exit_code: number | null;
+  /** "image": the stage's work came with a prebuilt instance image (no clone, no install ran). */
+  from?: 'image';
 }
 
 /** Final statuses of a run (README documents them with their exit codes). */

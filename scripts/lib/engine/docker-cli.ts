@@ -185,9 +185,10 @@ export class DockerCli implements Engine {
   async build(spec: BuildSpec): Promise<void> {
     const args = ['build', '--force-rm']; // a failed build leaves no intermediate container
     for (const [k, v] of Object.entries(spec.labels)) args.push('--label', `${k}=${v}`);
-    // The Dockerfile copies nothing: send it on stdin, with no build context.
-    args.push('--tag', spec.tag, '-');
-    const r = await runLogged('docker', args, { inputFile: spec.dockerfile }, spec.log);
+    // Without a context the Dockerfile copies nothing: send it on stdin, with no build context.
+    if (spec.context) args.push('--tag', spec.tag, '--file', spec.dockerfile, spec.context);
+    else args.push('--tag', spec.tag, '-');
+    const r = await runLogged('docker', args, spec.context ? {} : { inputFile: spec.dockerfile }, spec.log);
     if (r.ok) return;
     if (r.code === 'ENOENT') throw new HarnessError('engine', 'docker CLI not found; run npm run setup');
     const why = failureLine(r.tail);
@@ -209,13 +210,28 @@ export class DockerCli implements Engine {
     }
   }
 
-  async pull(name: string, timeoutS: number): Promise<PullResult> {
+  async pull(name: string, timeoutS: number, opts: { log?: (line: string) => void; signal?: AbortSignal } = {}): Promise<PullResult> {
+    if (opts.log) return this.pullLogged(name, timeoutS, opts.log, opts.signal);
     const started = Date.now();
     const r = await docker(['pull', '--quiet', name], { timeoutMs: timeoutS * 1000 });
     if (r.exitCode === 0) return { ok: true };
     if (r.exitCode === null) return { ok: false, reason: `docker pull ${name} did not finish within ${timeoutS} s` };
     const secs = ((Date.now() - started) / 1000).toFixed(1);
     return { ok: false, reason: `docker pull ${name} failed after ${secs} s: ${firstLine(r.stderr) || `exit ${r.exitCode}`}` };
+  }
+
+  /** A pull whose layer lines (one per state change off a terminal) are shown as they come. */
+  private async pullLogged(name: string, timeoutS: number, log: (line: string) => void, signal?: AbortSignal): Promise<PullResult> {
+    const started = Date.now();
+    // The error line is the reason returned, not a progress line: it is said once, by the caller.
+    const r = await runLogged('docker', ['pull', name], { timeoutMs: timeoutS * 1000, signal }, log, (line) => !/^error/i.test(line));
+    if (r.ok) return { ok: true };
+    if (r.code === 'ENOENT') throw new HarnessError('engine', 'docker CLI not found; run npm run setup');
+    const why = failureLine(r.tail);
+    if (ENGINE_DOWN.test(why)) throw engineError(why);
+    if (r.timedOut) return { ok: false, reason: `docker pull did not finish within ${timeoutS} s` };
+    const secs = ((Date.now() - started) / 1000).toFixed(1);
+    return { ok: false, reason: `docker pull failed after ${secs} s: ${why}` };
   }
 
   async removeImage(id: string): Promise<string | null> {

@@ -82,8 +82,10 @@ export interface ImageRecord {
 }
 
 export interface BuildSpec {
-  /** Dockerfile on this host; it copies nothing (no build context is sent). */
+  /** Dockerfile on this host; without `context` it copies nothing (no build context is sent). */
   dockerfile: string;
+  /** Build context directory on this host, for a Dockerfile that COPYs files; none by default. */
+  context?: string;
   tag: string;
   labels: Record<string, string>;
   log: (line: string) => void;
@@ -137,8 +139,8 @@ export interface Engine {
   build(spec: BuildSpec): Promise<void>;
   /** Make an image of a host root filesystem. @throws HarnessError('image') */
   importRootfs(spec: ImportSpec): Promise<void>;
-  /** Pull an image within a time limit. */
-  pull(name: string, timeoutS: number): Promise<PullResult>;
+  /** Pull an image within a time limit; with `log`, the engine's progress lines go there as they come. */
+  pull(name: string, timeoutS: number, opts?: { log?: (line: string) => void; signal?: AbortSignal }): Promise<PullResult>;
   /** Remove an image; the engine's reason when it refused, null when removed. */
   removeImage(id: string): Promise<string | null>;
 }

@@ -50,7 +50,9 @@ export async function listHarnessImages(): Promise<ImageInfo[]> {
   const records = await defaultEngine().listImages(IMAGE_LABELS.flavour);
   // RFC 3339 timestamps of one engine sort as strings.
   records.sort((a, b) => (a.created < b.created ? 1 : a.created > b.created ? -1 : 0));
-  return records.map((r) => toInfo(r));
+  // Only the harness's own tags: an image built FROM one inherits its labels, and must
+  // never become every run's default (a test's look-alike, a dataset row's image).
+  return records.map((r) => toInfo(r)).filter((i) => i.name.startsWith(`${DEFAULT_CONFIG.imageRepo}:`));
 }
 
 const resolveCache = new Map<string, Promise<ImageInfo>>();
@@ -98,4 +100,39 @@ async function resolveDefault(): Promise<ImageInfo> {
 export async function findBuilt(flavour: ImageFlavour, recipe: string): Promise<ImageInfo | null> {
   const images = await listHarnessImages();
   return images.find((i) => i.flavour === flavour && i.recipe === recipe) ?? null;
+}
+
+const pulls = new Map<string, Promise<ImageInfo>>();
+
+/**
+ * A prebuilt image by name: the local one, else pulled — once per image per
+ * process however many runs ask for it (a failed pull is not tried again), within `timeoutS`, its progress lines
+ * going to `log` as they come.
+ * @throws HarnessError('image') naming the image when it is not here and cannot be pulled.
+ */
+export function ensureImage(name: string, opts: { timeoutS: number; log?: (line: string) => void; signal?: AbortSignal }): Promise<ImageInfo> {
+  let p = pulls.get(name);
+  if (!p) {
+    p = presentOrPulled(name, opts);
+    pulls.set(name, p);
+    // A pull that failed fails the same way for the rest of a batch: kept, so N runs do not wait
+    // out N pulls; an engine that did not answer is asked again.
+    p.catch((err) => {
+      if (!(err instanceof HarnessError && err.code === 'image')) pulls.delete(name);
+    });
+  }
+  return p;
+}
+
+async function presentOrPulled(name: string, opts: { timeoutS: number; log?: (line: string) => void; signal?: AbortSignal }): Promise<ImageInfo> {
+  if (!name.trim() || /\s/.test(name) || name.startsWith('-')) throw new HarnessError('image', `"${name}" is not an image name`);
+  const here = await defaultEngine().inspectImage(name);
+  if (here) return toInfo(here);
+  const log = opts.log ?? (() => {});
+  log(`pulling ${name} (at most ${opts.timeoutS} s)`);
+  const r = await defaultEngine().pull(name, opts.timeoutS, { log: (line) => log(`[pull] ${line}`), signal: opts.signal });
+  if (!r.ok) throw new HarnessError('image', `image ${name} is not here and could not be pulled: ${r.reason}`);
+  const rec = await defaultEngine().inspectImage(name);
+  if (!rec) throw new HarnessError('image', `docker pull ${name} reported success but the image is not there`);
+  return toInfo(rec);
 }

@@ -2,17 +2,20 @@
  * How a run's outcome reads, in one place for plain runs and agent runs:
  * which stage results stop a run and what status they give, what decides
  * passed/failed (pytest's verdict, or SWE-bench's grading for instances),
- * and the final write of result.json (also on errors and Ctrl-C).
+ * and the final write of result.json (also on errors and Ctrl-C), with an
+ * instance's SWE-bench report.json next to it.
  */
+import fs from 'node:fs';
 import path from 'node:path';
 import type { HarnessConfig } from '../core/config.js';
 import { EXIT_CODES, HarnessError, errorMessage } from '../core/errors.js';
-import type { Task, TestSummary } from '../core/types.js';
-import { durationS } from '../core/values.js';
+import type { PatchInput, Task, TestSummary } from '../core/types.js';
+import { durationS, sha256 } from '../core/values.js';
 import { isInstanceTask, type InstanceTask } from '../task/instances.js';
 import { LOG_PARSERS, gradeWithParser, type LogParser } from '../testing/parsers/index.js';
 import { countsLine } from '../testing/runner.js';
 import { newRunId } from './keys.js';
+import { writeInstanceReport } from './report-file.js';
 import { writeResult, type RunResult } from './result.js';
 import type { StageRun, TestRun } from './stages.js';
 
@@ -55,6 +58,26 @@ export function recordBadInput(task: Task, cfg: HarnessConfig, err: HarnessError
   return { result, runDir, resultFile: writeResult(runDir, result) };
 }
 
+/**
+ * SWE-bench's "empty patch" (a prediction whose model_patch is "" or null):
+ * as SWE-bench, nothing runs and no container starts. The result is `failed`
+ * (not resolved, exit 1) with an error saying why, an empty `patch.diff`, and
+ * a report.json with `patch_is_None`; a batch's run report counts it in
+ * `empty_patch_ids`.
+ */
+export function recordEmptyPrediction(task: Task, cfg: HarnessConfig, patch: PatchInput, cacheKey?: string): RunOutcome {
+  const runDir = path.join(cfg.runsDir, newRunId(task.task_id));
+  fs.mkdirSync(runDir, { recursive: true });
+  fs.writeFileSync(path.join(runDir, 'patch.diff'), '');
+  const rec = new RunRecorder(task, { runDir }, {
+    status: 'failed',
+    error: `empty patch: the prediction (${patch.source}) has no model_patch; not run, as SWE-bench (its run report counts it in empty_patch_ids)`,
+    patch: { source: patch.source, sha256: sha256(''), bytes: 0, files: [], applied_with: null },
+    ...(cacheKey ? { cache_key: cacheKey } : {}),
+  });
+  return rec.finish();
+}
+
 export interface RecorderOptions {
   runDir: string;
   signal?: AbortSignal;
@@ -86,8 +109,10 @@ export class RunRecorder {
   /** Record a stage; true when the run may go on. `prefix` marks the error (e.g. "test patch: "). */
   stage(run: StageRun, prefix = ''): boolean {
     this.result.stages.push(run.record);
-    this.o.log?.(`[${run.record.name}] ${run.record.status} ${run.record.duration_s.toFixed(2)}s${run.message ? ` — ${run.message}` : ''}`);
-    return run.record.status === 'ok' || this.stop(run, prefix);
+    const from = run.record.from ? ` (from ${run.record.from})` : '';
+    this.o.log?.(`[${run.record.name}] ${run.record.status}${from} ${run.record.duration_s.toFixed(2)}s${run.message ? ` — ${run.message}` : ''}`);
+    // A stage skipped on purpose (install that came with the image) is no reason to stop.
+    return run.record.status === 'ok' || (run.record.status === 'skipped' && run.message === null) || this.stop(run, prefix);
   }
 
   /** Record a test run as `before` or `after`: failing tests are a verdict, not a reason to stop; a timeout, Ctrl-C or a lost container is. */
@@ -122,9 +147,11 @@ export class RunRecorder {
     r.tail = after.tail;
     const unread = unreadTests(after, this.inst !== null);
     if (unread) {
-      // No verdict can be read from this run: say so rather than call it failing.
+      // No verdict can be read from this run: say so rather than call it failing, and
+      // let the test summary say the same (its runner may have called it a pass).
       r.status = 'error';
       r.error = `tests_after: ${unread}`;
+      r.after = { ...after, status: 'error', note: unread };
       return;
     }
     if (this.inst) {
@@ -153,7 +180,10 @@ export class RunRecorder {
     this.o.beforeWrite?.(r, aborted);
     r.exit_code = exitCode ?? EXIT_CODES[r.status];
     r.duration_s = durationS(this.started);
-    return { result: r, runDir: this.o.runDir, resultFile: writeResult(this.o.runDir, r) };
+    const resultFile = writeResult(this.o.runDir, r);
+    // SWE-bench's per-instance report.json, next to result.json (plain tasks have none).
+    if (this.inst) writeInstanceReport(this.o.runDir, r);
+    return { result: r, runDir: this.o.runDir, resultFile };
   }
 }
 

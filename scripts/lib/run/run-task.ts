@@ -13,14 +13,15 @@ import { sha256 } from '../core/values.js';
 import { disconnectNetwork } from '../engine/docker.js';
 import { resolveImage } from '../engine/images.js';
 import type { InstanceTask } from '../task/instances.js';
-import { runnerForTask, type TestRunner, type TestSelection } from '../testing/runner.js';
+import { inEnv, runnerForTask, type TestRunner, type TestSelection } from '../testing/runner.js';
 import { applyPatch } from './apply.js';
+import { hasEvalScript, runEvalScript } from './eval-script.js';
 import { checkPatch } from './guardrails.js';
 import { cacheKey, effectiveTimeouts, newRunId } from './keys.js';
 import { RunRecorder, type RunOutcome } from './outcome.js';
 import type { PatchRecord } from './result.js';
-import { prepare, startContainer, stopContainer } from './sandbox.js';
-import { clone, install, runTests, type StageEnv } from './stages.js';
+import { prepare, preparePrebuilt, startContainer, stopContainer } from './sandbox.js';
+import { checkoutInImage, clone, install, installedInImage, runTests, type StageEnv } from './stages.js';
 
 export { blankResult, recordBadInput, type RunOutcome } from './outcome.js';
 export { cacheKey, effectiveTimeouts, newRunId } from './keys.js';
@@ -67,27 +68,38 @@ export async function runTask(task: Task, opts: RunOptions): Promise<RunOutcome>
       }
     }
 
-    const prep = await prepare(task, cfg, opts.image ?? null, log, opts.signal);
+    // SWE-Factory / R2E-Gym rows: their image and eval script replace clone, install, test patch and test command.
+    if (hasEvalScript(task)) return await runEvalScript(task, { ...opts, log, timeouts, runId, runDir, rec });
+
+    // Prebuilt instance image: the repository is already there, installed (no clone, no install).
+    const layout = inst?.prebuilt ?? null;
+    const prep = layout
+      ? await preparePrebuilt(opts.image ?? task.image ?? '', layout.workdir, cfg, log, opts.signal)
+      : await prepare(task, cfg, opts.image ?? null, log, opts.signal);
     result.image = { name: prep.image.name, python: prep.image.python, flavour: prep.image.flavour };
-    log(`image ${prep.image.name} (python ${prep.image.python}, ${prep.image.flavour})`);
+    log(layout ? `image ${prep.image.name} (prebuilt: repository in ${layout.workdir})` : `image ${prep.image.name} (python ${prep.image.python}, ${prep.image.flavour})`);
     containerRequested = true;
-    const env = await startContainer(prep, { cfg, timeouts, runId, runDir, signal: opts.signal, vars: inst?.env });
+    const env = await startContainer(prep, { cfg: layout ? { ...cfg, workdir: layout.workdir } : cfg, timeouts, runId, runDir, signal: opts.signal, vars: inst?.env });
     result.cache_key = cacheKey(task, prep.image, result.patch?.sha256 ?? null, timeouts);
 
-    const cloned = await clone(env, prep.cloneSource, task.ref, timeouts.clone);
-    result.head = cloned.head;
-    if (!rec.stage(cloned)) return rec.finish();
-    if (task.install && !rec.stage(await install(env, task.install, timeouts.install))) return rec.finish();
+    if (layout) {
+      if (!(await fromImage(env, rec, task.ref, timeouts.clone, log))) return rec.finish();
+    } else {
+      const cloned = await clone(env, prep.cloneSource, task.ref, timeouts.clone);
+      result.head = cloned.head;
+      if (!rec.stage(cloned)) return rec.finish();
+      if (task.install && !rec.stage(await install(env, task.install, timeouts.install))) return rec.finish();
+    }
     // From here on the code under test runs: no network, whatever the task is.
     await disconnectNetwork(env.container);
 
     const selection: TestSelection = { k: task.pytest_k, tests: task.tests, command: inst?.test_cmd ?? null };
-    const runner = runnerForTask(task);
+    const runner = inEnv(runnerForTask(task), layout?.env_prelude ?? null);
     if (opts.patch && !(await beforeAndPatch(env, rec, opts.patch, { selection, runner }, opts.before ?? !inst))) return rec.finish();
     // As SWE-bench: the test files go back to the base commit, then the test patch goes on.
     if (inst?.test_patch && !(await applyTestPatch(env, rec, inst))) return rec.finish();
 
-    const after = await runTests(env, 'tests_after', selection, timeouts.test, runner);
+    const after = await runTests(env, 'tests_after', selection, env.cfg.timeouts.test, runner);
     if (rec.tests(after, 'after')) rec.decide(after.summary, runner.parser);
     return rec.finish();
   } catch (err) {
@@ -96,6 +108,15 @@ export async function runTask(task: Task, opts: RunOptions): Promise<RunOutcome>
     // Removal by name also catches a container whose `docker run` raced a Ctrl-C.
     if (containerRequested) await stopContainer(runId);
   }
+}
+
+/** Clone and install as they come with a prebuilt image: the repository checked (or reset) to base_commit, the install skipped. */
+async function fromImage(env: StageEnv, rec: RunRecorder, base: string, timeoutS: number, log: (line: string) => void): Promise<boolean> {
+  const checked = await checkoutInImage(env, base, timeoutS);
+  rec.result.head = checked.head;
+  if (!rec.stage(checked)) return false;
+  if (checked.note?.startsWith('reset')) log(`[clone] ${env.cfg.workdir} ${checked.note}`);
+  return rec.stage(installedInImage());
 }
 
 /** The patch as recorded in result.json (and kept as patch.diff), before any check. */

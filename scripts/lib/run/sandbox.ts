@@ -5,15 +5,17 @@
  */
 import type { HarnessConfig, StageTimeouts } from '../core/config.js';
 import { createContainer, containerName, removeContainer } from '../engine/docker.js';
-import { resolveImage, type ImageInfo } from '../engine/images.js';
+import { ensureImage, resolveImage, type ImageInfo } from '../engine/images.js';
 import { resolveRepo, type RepoSource } from '../source/repo.js';
 import { SOURCE_MOUNT } from '../source/clone.js';
+import type { ImageSource } from '../source/in-image.js';
 import type { StageEnv } from './stages.js';
 import type { Task } from '../core/types.js';
 
 export interface Prepared {
   image: ImageInfo;
-  source: RepoSource;
+  /** Where the repository comes from; `image`: it is already in the (prebuilt) image. */
+  source: RepoSource | ImageSource;
   /** What the clone stage clones from, inside the container. */
   cloneSource: string;
   /** Remote clone or an install that asked for it: the container starts on the bridge network. */
@@ -49,6 +51,23 @@ export async function prepare(
     cloneSource: source.kind === 'local' ? SOURCE_MOUNT : source.url,
     network: source.kind === 'remote' || task.install_network,
   };
+}
+
+/**
+ * A prebuilt instance image (the repository already in it at `workdir`): the
+ * image is pulled when it is not here, nothing else is resolved, and the
+ * container never needs the network.
+ * @throws HarnessError('image') naming the image when it is not here and cannot be pulled.
+ */
+export async function preparePrebuilt(
+  image: string,
+  workdir: string,
+  cfg: HarnessConfig,
+  log?: (line: string) => void,
+  signal?: AbortSignal,
+): Promise<Prepared> {
+  const info = await ensureImage(image, { timeoutS: cfg.pullTimeoutSeconds, log, signal });
+  return { image: info, source: { kind: 'image', workdir }, cloneSource: '', network: false };
 }
 
 /**

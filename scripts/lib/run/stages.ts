@@ -10,6 +10,7 @@ import type { HarnessConfig } from '../core/config.js';
 import { execIn, type Container, type ExecResult } from '../engine/docker.js';
 import { round2 } from '../core/values.js';
 import { cloneArgv, clonedHead, refNotFound } from '../source/clone.js';
+import { checkoutArgv, checkoutNote } from '../source/in-image.js';
 import { tailLinesOf } from '../testing/pytest.js';
 import { countsLine, markedArgv, pytestRunner, readTestOutput, type TestRunner, type TestSelection } from '../testing/runner.js';
 import type { StageName, StageRecord, StageStatus, TestSummary } from '../core/types.js';
@@ -81,6 +82,22 @@ export async function clone(env: StageEnv, source: string, ref: string, timeoutS
   return { ...run, head: clonedHead(r.output) };
 }
 
+/**
+ * Prebuilt image: no clone; the repository already at `workdir` is checked to be
+ * at `base` (reset to it when the image holds more). Recorded as the clone stage,
+ * `from: "image"`; `note` says whether a reset was needed.
+ */
+export async function checkoutInImage(env: StageEnv, base: string, timeoutS: number): Promise<StageRun & { head: string | null; note: string | null }> {
+  const { r, run } = await execStage(env, 'clone', checkoutArgv(env.cfg.workdir, base), timeoutS);
+  run.record.from = 'image';
+  return { ...run, head: clonedHead(r.output), note: checkoutNote(r.output) };
+}
+
+/** The install stage of a prebuilt image: nothing runs, the image's env is the install. */
+export function installedInImage(): StageRun {
+  return { record: { name: 'install', status: 'skipped', duration_s: 0, exit_code: null, from: 'image' }, message: null, tail: '' };
+}
+
 /** Run the task's install command in the repo (bash -c). */
 export async function install(env: StageEnv, command: string, timeoutS: number): Promise<StageRun> {
   return (await execStage(env, 'install', ['bash', '-c', command], timeoutS)).run;
@@ -101,7 +118,7 @@ export async function runTests(
   const nonce = randomBytes(8).toString('hex');
   const { r, run } = await execStage(env, name, markedArgv(runner.argv(selection), nonce), timeoutS);
   // The verdict must not depend on how much the tests print: past the in-memory window only the tail is kept.
-  const headCut = r.bytes > Buffer.byteLength(r.output);
+  const headCut = r.bytes > r.outputBytes.length;
   const { summary, complete } = readTestOutput(runner, r.output, nonce, r.exitCode, env.cfg.logs.tailLines, headCut);
   if (run.record.status === 'timeout') {
     summary.status = 'timeout';

@@ -7,7 +7,7 @@ import { readInputFile } from '../core/files.js';
 import { patchFilesOf } from '../core/diff.js';
 import { failField as fail, isPlainObject, kindOf } from '../core/values.js';
 import { hasControlChars, idProblem, refIsSafe, REPO_NAME_RE, unknownIdError } from './ids.js';
-import type { EnvSpec, LogParserName } from './specs.js';
+import { LOG_PARSER_NAMES, type EnvSpec, type LogParserName } from './specs.js';
 import type { Task } from '../core/types.js';
 
 /** An environment variable name. */
@@ -37,6 +37,12 @@ export interface Instance {
   /** From `env` or `env_vars` (or `install_config.env_vars`). */
   env: Record<string, string>;
   hints_text: string | null;
+  /** SWE-Factory / R2E-Gym `dockerfile`: builds `image` when the engine lacks it. Optional: other code builds Instances too. */
+  dockerfile?: string | null;
+  /** SWE-Factory / R2E-Gym `eval_script`: run in `image`, it applies the test patch and runs the tests itself. */
+  eval_script?: string | null;
+  /** The row's own `log_parser` (a LOG_PARSER_NAMES name), over the spec's. */
+  log_parser?: LogParserName | null;
 }
 
 /** A task made from an instance: the harness Task plus what grading and the agent need. */
@@ -52,7 +58,20 @@ export type InstanceTask = Task & {
   instance_repo: string;
   /** The spec's log parser; null: the one SWE-bench uses for `instance_repo`. */
   log_parser: LogParserName | null;
+  /** Present only for rows with an `eval_script` (so other instances keep their cache keys): see run/eval-script.ts. */
+  eval_script?: string;
+  dockerfile?: string | null;
+  /** Set in prebuilt-image mode only (task/prebuilt.ts), so other runs keep their cache keys: no clone, no install. */
+  prebuilt?: PrebuiltLayout;
 };
+
+/** Where the repository is and how its env is entered, inside a prebuilt instance image. */
+export interface PrebuiltLayout {
+  /** Absolute path of the repository (checked out at base_commit, installed). */
+  workdir: string;
+  /** Shell prefix entering the test environment, or null when the image's PATH already has it. */
+  env_prelude: string | null;
+}
 
 /** Instances carry their grading data; plain tasks do not. */
 export function isInstanceTask(task: Task): task is InstanceTask {
@@ -251,7 +270,28 @@ function validateInstance(value: unknown, where: string): Instance {
     image: imageRef(obj, where),
     ...environmentFields(obj, where),
     hints_text: optionalText(obj, ['hints_text'], where),
+    ...transferredFields(obj, where),
   };
+}
+
+/** SWE-Factory / R2E-Gym fields, as keys only when the row has them (plain rows keep their shape). */
+function transferredFields(obj: Record<string, unknown>, where: string): Pick<Instance, 'dockerfile' | 'eval_script' | 'log_parser'> {
+  const out: Pick<Instance, 'dockerfile' | 'eval_script' | 'log_parser'> = {};
+  const dockerfile = optionalText(obj, ['dockerfile'], where);
+  const evalScript = optionalText(obj, ['eval_script'], where);
+  const parser = logParserField(obj.log_parser, where);
+  if (dockerfile !== null) out.dockerfile = dockerfile;
+  if (evalScript !== null) out.eval_script = evalScript;
+  if (parser !== null) out.log_parser = parser;
+  return out;
+}
+
+function logParserField(name: unknown, where: string): LogParserName | null {
+  if (name === undefined || name === null || name === '') return null;
+  if (typeof name !== 'string' || !(LOG_PARSER_NAMES as readonly string[]).includes(name)) {
+    fail(where, 'log_parser', `must be one of ${LOG_PARSER_NAMES.join(', ')}`, name);
+  }
+  return name as LogParserName;
 }
 
 function instanceIdField(id: unknown, where: string): string {
@@ -334,11 +374,17 @@ export function instanceToRow(inst: Instance): Record<string, unknown> {
   if (inst.install !== null) row.install = inst.install;
   if (inst.test_cmd !== null) row.test_cmd = inst.test_cmd;
   if (Object.keys(inst.env).length) row.env = inst.env;
+  if (inst.dockerfile) row.dockerfile = inst.dockerfile;
+  if (inst.eval_script) row.eval_script = inst.eval_script;
+  if (inst.log_parser) row.log_parser = inst.log_parser;
   return row;
 }
 
 // ---------------------------------------------------------------------------
 // Tasks
+
+/** Test limit of eval-script rows unless a spec or the CLI sets one: SWE-Factory's default `--eval-timeout`. */
+export const EVAL_SCRIPT_TEST_TIMEOUT = 300;
 
 export interface InstanceToTaskOptions {
   /** Where to clone from instead of `owner/name` (a local mirror, a URL). */
@@ -372,7 +418,8 @@ export function composeInstall(preInstall: readonly string[], install: string | 
  * - `image`: instance, else spec, else null; `env`: spec overlaid by the instance;
  *   `test_cmd`: instance, else spec;
  * - `timeouts` and `install_network` from the spec (opts may override the network);
- * - `patch` (a file path in Task) stays null: the gold patch text is `gold_patch`.
+ * - `patch` (a file path in Task) stays null: the gold patch text is `gold_patch`;
+ * - `eval_script` / `dockerfile` (SWE-Factory rows, run by run/eval-script.ts) only when the row has an eval script.
  */
 export function instanceToTask(inst: Instance, spec: EnvSpec | null, opts: InstanceToTaskOptions = {}): InstanceTask {
   const fromInstance = inst.install !== null || inst.pre_install.length > 0;
@@ -400,7 +447,11 @@ export function instanceToTask(inst: Instance, spec: EnvSpec | null, opts: Insta
     env: { ...(spec?.env ?? {}), ...inst.env },
     test_cmd: inst.test_cmd ?? spec?.test_cmd ?? null,
     instance_repo: inst.repo,
-    log_parser: spec?.log_parser ?? null,
+    log_parser: inst.log_parser ?? spec?.log_parser ?? null,
+    // Keys only when set: other instances keep the cache keys their results were written with.
+    ...(inst.eval_script
+      ? { eval_script: inst.eval_script, dockerfile: inst.dockerfile ?? null, timeouts: { test: EVAL_SCRIPT_TEST_TIMEOUT, ...(spec?.timeouts ?? {}) } }
+      : {}),
   };
 }
 

@@ -80,6 +80,8 @@ export type Specs = Map<string, RepoSpecs>;
 
 /** The shipped specs file. */
 export const DEFAULT_SPECS_FILE = path.join(ROOT, 'specs', 'default.json');
+/** SWE-bench's spec table (every repo/version of Lite and Verified); loaded first in prebuilt mode. */
+export const SWEBENCH_SPECS_FILE = path.join(ROOT, 'specs', 'swebench.json');
 
 const SPEC_KEYS = [
   'image',

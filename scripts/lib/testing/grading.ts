@@ -1,43 +1,9 @@
 /**
- * Grading a run the way SWE-bench does: FAIL_TO_PASS tests must now pass,
- * PASS_TO_PASS tests must still pass.
- *
- * Test ids. SWE-bench's `parse_log_pytest` (swebench/harness/log_parsers/python.py)
- * keys its status map by the second whitespace-separated token of each
- * `-rA` summary line:
- *
- *     _PYTEST_STATUS_FIRST = re.compile(rf"^({_PYTEST_STATUS_PATTERN})\s+(\S+)")
- *     if status == TestStatus.FAILED.value:
- *         test_name = line.replace(" - ", " ").split()[1]
- *
- * so published ids are full node ids (`tests/t.py::Test::test_x[p]`), but a
- * node id with whitespace inside its parameters is cut at the first
- * whitespace (`tests/t.py::test_x[two` for `test_x[two words]`; the
- * `" - "` replacement does not change the second token). Some datasets
- * publish bare test names (`test_x`, `test_x[p]`, `Test::test_x`). Our
- * status maps (pytest.ts) key tests by their full node id, spaces kept.
- *
- * Statuses (swebench/harness/grading.py, current SWE-bench):
- *
- *     def test_passed(case, sm):
- *         return case in sm and sm[case] in [TestStatus.PASSED.value, TestStatus.XFAIL.value]
- *     def test_maintained(case, sm):
- *         return test_passed(case, sm) or (case in sm and sm[case] == TestStatus.SKIPPED.value)
- *     def test_failed(case, sm):
- *         return case not in sm or sm[case] in [FAILED, ERROR, SKIPPED]
- *
- * FAIL_TO_PASS uses test_passed / test_failed, PASS_TO_PASS uses
- * test_maintained / test_failed. SWE-bench's TestStatus has no XPASS, so an
- * XPASS line never enters its map and such a test counts as missing, i.e.
- * failed; we do the same. (Older SWE-bench releases counted a SKIPPED
- * FAIL_TO_PASS test as neither success nor failure; the current rule, a
- * failure, is the stricter one.)
- *
- * Resolution (`get_resolution_status`): resolved when the FAIL_TO_PASS rate
- * and the PASS_TO_PASS rate are both 1, where an empty list counts as rate 1
- * (`compute_fail_to_pass`: `if total == 0: return 1`). So an instance with
- * no FAIL_TO_PASS tests is resolved when its PASS_TO_PASS tests pass, as in
- * SWE-bench.
+ * Grading a run the way SWE-bench does: every FAIL_TO_PASS test must now pass
+ * (PASSED/XFAIL), every PASS_TO_PASS test must still pass (PASSED/XFAIL/SKIPPED);
+ * a missing id fails. Published ids are matched as SWE-bench's pytest parser
+ * keyed them (full node ids, ids cut at the first space, bare names): the
+ * README's "Grading" paragraph has the rules and why.
  */
 import type { TestStatus } from '../core/types.js';
 

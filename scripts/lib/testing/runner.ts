@@ -61,6 +61,16 @@ export function runnerForTask(task: Task): TestRunner {
 }
 
 /**
+ * The runner with its command run inside an environment a shell prelude enters
+ * (a prebuilt image's `source .../activate && conda activate testbed`). The
+ * runner's argv goes on as "$@", so its quoting is kept word for word.
+ */
+export function inEnv(runner: TestRunner, prelude: string | null): TestRunner {
+  if (!prelude) return runner;
+  return { ...runner, argv: (sel) => ['bash', '-c', `${prelude} && exec "$@"`, 'env_prelude', ...runner.argv(sel)] };
+}
+
+/**
  * argv that runs `argv` between two markers carrying an unguessable nonce, so
  * the test output can be told apart from anything the stage printed around it.
  */
