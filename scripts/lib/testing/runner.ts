@@ -44,9 +44,13 @@ export function runnerFor(parser: LogParser): TestRunner {
         if (!pytest) throw new HarnessError('task', `the ${parser.name} runner needs the task's test command (a spec's test_cmd)`);
         return pytestCommand({ k: sel.k, tests: sel.tests });
       }
-      const tests = parser.name === 'django' ? djangoTestDirectives(sel.tests) : sel.tests;
+      const django = parser.name === 'django';
+      const tests = django ? djangoTestDirectives(sel.tests) : sel.tests;
       const k = pytest && sel.k ? ['-k', sel.k] : [];
-      return ['bash', '-c', `${sel.command} "$@"`, 'test_cmd', ...k, ...tests];
+      // runtests.py imports whatever `django` Python finds: the checkout's, as SWE-bench's editable
+      // install makes it, never another Django installed in the image (Debian's, in ours).
+      const prefix = django ? 'export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"; ' : '';
+      return ['bash', '-c', `${prefix}${sel.command} "$@"`, 'test_cmd', ...k, ...tests];
     },
   };
 }
