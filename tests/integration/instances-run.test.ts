@@ -18,6 +18,7 @@ import type { PatchInput } from '../../scripts/lib/core/types.js';
 import { isInstanceTask } from '../../scripts/lib/task/instances.js';
 import { loadTaskSet, patchFor } from '../../scripts/lib/task/taskset.js';
 import { patchFilesOf } from '../../scripts/lib/core/diff.js';
+import { readJsonl } from '../support/helpers.js';
 
 const INSTANCES = path.join(ROOT, 'tasks', 'instances.jsonl');
 const PREDS_DIR = path.join(ROOT, 'tests', 'fixtures', 'preds');
@@ -43,11 +44,7 @@ const runsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'swe-harness-instances-'))
 const cfg: HarnessConfig = { ...DEFAULT_CONFIG, runsDir };
 /** Stage limits with room for a loaded 2-core machine (the defaults are tuned for speed). */
 const timeouts = { clone: 60, install: 120, test: 60 };
-const rows: Array<Record<string, unknown>> = fs
-  .readFileSync(INSTANCES, 'utf8')
-  .split('\n')
-  .filter((l) => l.trim())
-  .map((l) => JSON.parse(l));
+const rows = readJsonl(INSTANCES);
 let tasks: InstanceTask[];
 
 beforeAll(async () => {

@@ -19,6 +19,7 @@ import { isInstanceTask, type InstanceTask } from '../../scripts/lib/task/instan
 import { loadTaskSet, patchFor } from '../../scripts/lib/task/taskset.js';
 import { runTask } from '../../scripts/lib/run/run-task.js';
 import { runnerForTask } from '../../scripts/lib/testing/runner.js';
+import { readJsonl } from '../support/helpers.js';
 
 const FIXTURES = path.join(ROOT, 'tests', 'fixtures');
 const INSTANCES = path.join(FIXTURES, 'runner-instances.jsonl');
@@ -37,11 +38,7 @@ const fixtureOf = (id: string) => (id === SYMPY ? 'minisympy' : 'minidjango');
 const runsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'swe-harness-runners-'));
 const cfg: HarnessConfig = { ...DEFAULT_CONFIG, runsDir };
 const timeouts = { clone: 60, install: 120, test: 90 };
-const rows: Array<Record<string, unknown>> = fs
-  .readFileSync(INSTANCES, 'utf8')
-  .split('\n')
-  .filter((l) => l.trim())
-  .map((l) => JSON.parse(l));
+const rows = readJsonl(INSTANCES);
 let tasks: InstanceTask[];
 
 beforeAll(async () => {

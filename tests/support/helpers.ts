@@ -1,4 +1,5 @@
 /** Small pieces shared by the test files. */
+import fs from 'node:fs';
 import { expect } from 'vitest';
 import { HarnessError } from '../../scripts/lib/core/errors.js';
 
@@ -12,4 +13,13 @@ export function catchTaskError(fn: () => unknown): HarnessError {
     return err as HarnessError;
   }
   throw new Error('expected a HarnessError');
+}
+
+/** The JSON objects of a JSON Lines file (blank lines skipped). */
+export function readJsonl(file: string): Array<Record<string, unknown>> {
+  return fs
+    .readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim())
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
 }
