@@ -10,5 +10,8 @@ export default defineConfig({
     // and stage time limits must measure the code under test, not the neighbours.
     fileParallelism: false,
     hookTimeout: 300_000,
+    // Tests exercise the from-scratch path unless they turn snapshots on themselves
+    // (tests/integration/snapshots.test.ts, under a repository of their own).
+    env: { SWE_HARNESS_SNAPSHOTS: 'off' },
   },
 });

@@ -29,6 +29,8 @@ import { resolveImage, type ImageInfo } from '../scripts/lib/engine/images.js';
 import type { RunResult } from '../scripts/lib/run/result.js';
 import { runTask } from '../scripts/lib/run/run-task.js';
 import { findTask, loadTasks, resolveTaskPatchPath } from '../scripts/lib/task/tasks.js';
+import { loadTaskSet, patchFor } from '../scripts/lib/task/taskset.js';
+import { runBatch } from '../scripts/lib/batch/batch.js';
 import type { Task } from '../scripts/lib/core/types.js';
 
 /** The batch: every shipped offline task that has a patch of its own. */
@@ -50,6 +52,10 @@ Sections (each alternates harness and plain runs; figures are medians, min–max
            by bench/make-large-repo.sh into sandbox/bench-large, ~5 MB download once):
            run-one --instances … --gold --repo-cache … from a warm mirror, against
            bench/plain-instance.sh; checks the instance without the gold patch first
+  snapshots  (issue #10) the same task as single: a first run (--refresh-snapshot: clone,
+           install and the snapshot kept), a re-run with another patch from the snapshot (npx
+           and node --import tsx), the plain script; a batch of 4 predictions for one instance
+           with 2 workers (installs counted); the large section adds a re-run from its snapshot
 Then a table with every figure and the goals of issue #4 (harness overhead <= 15%
 over the plain script; large-repository validation < 30 s wall), PASS or MISS.
 
@@ -58,7 +64,7 @@ Options:
   --batch-runs N   batch repetitions (default 3)
   --large-runs N   large-repository repetitions (default 3)
   --task-id ID     single-task task (default demo-statskit)
-  --skip-single, --skip-batch, --skip-large
+  --skip-single, --skip-batch, --skip-large, --skip-snapshots
   -h, --help`;
 
 const LARGE_DIR = path.join(ROOT, 'sandbox', 'bench-large');
@@ -169,9 +175,10 @@ async function singleSection(tasks: Task[], taskId: string, runs: number, tmp: s
   const image = await resolveImage(task.image);
   const plain = await plainArgs(task, image);
   const runsDir = path.join(tmp, 'single');
-  const cfg = { ...DEFAULT_CONFIG, runsDir };
+  // From scratch, as before snapshots (the snapshots section measures them).
+  const cfg = { ...DEFAULT_CONFIG, runsDir, snapshots: { ...DEFAULT_CONFIG.snapshots, enabled: false } };
   const patchText = fs.readFileSync(patchFile!, 'utf8');
-  const cliArgs = ['scripts/run-one.ts', '--task-id', taskId, '--task-patch', '--quiet', '--runs-dir', runsDir];
+  const cliArgs = ['scripts/run-one.ts', '--task-id', taskId, '--task-patch', '--quiet', '--runs-dir', runsDir, '--no-snapshot'];
 
   const kinds = {
     cli: () => timeCommand('npx', ['tsx', ...cliArgs]).s,
@@ -322,12 +329,12 @@ async function largeSection(runs: number, tmp: string): Promise<void> {
   const specs = JSON.parse(fs.readFileSync(LARGE_SPECS, 'utf8')) as Record<string, { install: string }>;
   const image = await resolveImage(null);
   const runsDir = path.join(tmp, 'large');
-  const oneArgs = (gold: boolean) => [
+  const oneArgs = (gold: boolean, snapshot = false) => [
     'tsx', 'scripts/run-one.ts', '--instances', info.instances, '--task-id', info.instance_id, ...(gold ? ['--gold'] : []),
-    '--repo-cache', info.repo_cache, '--specs', LARGE_SPECS, '--runs-dir', runsDir, '--json', '--quiet',
+    '--repo-cache', info.repo_cache, '--specs', LARGE_SPECS, '--runs-dir', runsDir, '--json', '--quiet', ...(snapshot ? [] : ['--no-snapshot']),
   ];
-  const runOne = (gold: boolean) => {
-    const r = timeCommand('npx', oneArgs(gold), gold ? [0, 1] : [1]);
+  const runOne = (gold: boolean, snapshot = false) => {
+    const r = timeCommand('npx', oneArgs(gold, snapshot), gold ? [0, 1] : [1]);
     return { s: r.s, result: JSON.parse(r.stdout) as RunResult };
   };
   fs.mkdirSync(runsDir, { recursive: true });
@@ -350,10 +357,15 @@ async function largeSection(runs: number, tmp: string): Promise<void> {
   say(`  ${check.status}: ${checkText}`);
   timeCommand('bash', plain);
 
-  const times = { cli: [] as number[], plain: [] as number[], internal: [] as number[] };
+  const times = { cli: [] as number[], plain: [] as number[], internal: [] as number[], rerun: [] as number[] };
   const stageTimes = new Map<string, number[]>();
   let resolved = 0;
+  // A re-run from the snapshot (the check above without gold, or the first of these, built it).
+  runOne(true, true);
   for (let i = 0; i < runs; i++) {
+    const re = runOne(true, true);
+    times.rerun.push(re.s);
+    if (re.result.resolved !== true || re.result.stages[0]?.status !== 'cached') notes.push(`large re-run ${i + 1}: ${re.result.status}, clone ${re.result.stages[0]?.status}`);
     const { s, result } = runOne(true);
     times.cli.push(s);
     times.internal.push(result.duration_s);
@@ -384,7 +396,69 @@ async function largeSection(runs: number, tmp: string): Promise<void> {
     ...[...stageTimes].map(([name, xs]) => ({ figure: `large:   stage ${name}`, value: sec(median(xs)), spread: spread(stats(xs)) })),
     { figure: 'large: plain-instance.sh', value: sec(st.plain.median), spread: spread(st.plain) },
     { figure: `large overhead run-one vs plain (paired ${pct(o.paired)})`, value: pct(o.ofMedians), goal: '(info)' },
+    { figure: 'large: re-run from snapshot (wall)', value: sec(median(times.rerun)), spread: spread(stats(times.rerun)) },
+    ratioRow('large: re-run from snapshot vs plain', times.rerun, times.plain, RERUN_LARGE_GOAL),
   );
+}
+
+// ---------------------------------------------------------------------------
+// 4. snapshots (issue #10): first run, re-run with another patch, a batch that installs once
+
+const FIRST_RUN_GOAL = 1.15;
+const RERUN_GOAL = 0.6;
+const RERUN_LARGE_GOAL = 0.5;
+
+function ratioRow(figure: string, a: number[], b: number[], goal: number): Row {
+  const r = median(a) / median(b);
+  return { figure: `${figure} (x plain)`, value: `${r.toFixed(2)}x`, goal: `<= ${goal}x`, verdict: verdict(r <= goal) };
+}
+
+async function snapshotSection(tasks: Task[], taskId: string, runs: number, tmp: string): Promise<void> {
+  const task = findTask(tasks, taskId);
+  const image = await resolveImage(task.image);
+  const plain = await plainArgs(task, image);
+  const runsDir = path.join(tmp, 'snapshots');
+  // "Another patch": the task's fix as a file of its own (the snapshot holds no patch, so any patch starts the same).
+  const other = path.join(tmp, 'other.patch');
+  fs.copyFileSync(resolveTaskPatchPath(task)!, other);
+  const cli = (extra: string[]) => ['tsx', 'scripts/run-one.ts', '--task-id', taskId, '--quiet', '--runs-dir', runsDir, ...extra];
+  const kinds = {
+    first: () => timeCommand('npx', cli(['--task-patch', '--refresh-snapshot'])).s,
+    rerun: () => timeCommand('npx', cli(['--patch', other])).s,
+    'rerun-node': () => timeCommand(process.execPath, ['--import', ...cli(['--patch', other])]).s,
+    plain: () => timeCommand('bash', plain).s,
+  } as const;
+  type Kind = keyof typeof kinds;
+  const times: Record<Kind, number[]> = { first: [], rerun: [], 'rerun-node': [], plain: [] };
+  say(`\n== snapshots: ${taskId}; first run (--refresh-snapshot), re-run with another patch, plain script; warm-up...`);
+  for (const k of Object.keys(kinds) as Kind[]) await kinds[k]();
+  for (let i = 0; i < runs; i++) {
+    for (const k of Object.keys(kinds) as Kind[]) times[k].push(await kinds[k]());
+    say(`run ${i + 1}/${runs}: ${(Object.keys(times) as Kind[]).map((k) => `${k} ${sec(times[k].at(-1)!)}`).join(', ')}`);
+  }
+  for (const k of Object.keys(times) as Kind[]) rows.push({ figure: `snapshots ${taskId}: ${k}`, value: sec(median(times[k])), spread: spread(stats(times[k])) });
+  rows.push(
+    ratioRow(`snapshots: first run (npx) vs plain`, times.first, times.plain, FIRST_RUN_GOAL),
+    ratioRow(`snapshots: re-run, another patch (npx) vs plain`, times.rerun, times.plain, RERUN_GOAL),
+    { ...ratioRow(`snapshots: re-run (node --import tsx) vs plain`, times['rerun-node'], times.plain, RERUN_GOAL), goal: '(info)', verdict: undefined },
+  );
+
+  // A batch of N predictions for one instance, 2 workers: one install, the rest from the snapshot.
+  const [inst] = await loadTaskSet({ instancesFile: path.join(ROOT, 'tasks', 'instances.jsonl') });
+  const gold = patchFor(inst!, { kind: 'task' })!;
+  const n = 4;
+  const batchDir = path.join(tmp, 'snapshot-batch');
+  const cfg = { ...DEFAULT_CONFIG, runsDir: batchDir, snapshots: { ...DEFAULT_CONFIG.snapshots, refresh: true } };
+  const t = performance.now();
+  await runBatch(Array.from({ length: n }, (_, i) => ({ task: inst!, patch: { ...gold, source: `prediction ${i}` } })), {
+    cfg, workers: 2, image: null, timeouts: {}, redoExisting: true, signal: interrupt.signal, progress: () => {},
+  });
+  const wall = (performance.now() - t) / 1000;
+  const results = fs.readdirSync(batchDir).filter((d) => fs.existsSync(path.join(batchDir, d, 'result.json')))
+    .map((d) => JSON.parse(fs.readFileSync(path.join(batchDir, d, 'result.json'), 'utf8')) as RunResult);
+  const installs = results.filter((r) => r.stages.some((x) => x.name === 'install' && x.status === 'ok')).length;
+  const passed = results.filter((r) => r.status === 'passed').length;
+  rows.push({ figure: `snapshots: batch of ${n} predictions, ${inst!.task_id}, 2 workers: installs`, value: String(installs), spread: `${passed}/${n} resolved, ${sec(wall)}`, goal: '1', verdict: installs === 1 && passed === n ? 'PASS' : 'MISS' });
 }
 
 // ---------------------------------------------------------------------------
@@ -395,7 +469,7 @@ const interrupt = abortOnSignals('stopping the benchmark (containers are removed
 await main(async () => {
   const args = parseFlags(process.argv.slice(2), {
     string: ['runs', 'batch-runs', 'large-runs', 'task-id'],
-    boolean: ['help', 'skip-single', 'skip-batch', 'skip-large'],
+    boolean: ['help', 'skip-single', 'skip-batch', 'skip-large', 'skip-snapshots'],
     alias: { h: 'help' },
   });
   if (args.help) {
@@ -413,6 +487,7 @@ await main(async () => {
   try {
     if (!args['skip-single']) await singleSection(tasks, taskId, runs, tmp);
     if (!args['skip-batch']) await batchSection(tasks, batchRuns, tmp);
+    if (!args['skip-snapshots']) await snapshotSection(tasks, taskId, runs, tmp);
     if (!args['skip-large']) await largeSection(largeRuns, tmp);
   } catch (err) {
     // What was measured so far still goes out; the run directories stay for a look.

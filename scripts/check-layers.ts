@@ -10,7 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** scripts/lib's folders, lowest first: a folder may import only from itself and the ones before it. */
-export const LAYERS = ['core', 'task', 'engine', 'source', 'testing', 'export', 'run', 'agent', 'batch', 'cli'] as const;
+export const LAYERS = ['core', 'task', 'engine', 'source', 'testing', 'export', 'run', 'agent', 'batch', 'report', 'cli'] as const;
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const IMPORT_RE = /(?:^|\n)\s*(?:import|export)\s[^'"]*?from\s+['"](\.[^'"]+)['"]/g;

@@ -5,13 +5,14 @@
 import path from 'node:path';
 import type minimist from 'minimist';
 import { abortOnSignals, intFlag, main, parseFlags, stringFlag } from './lib/cli/flags.js';
-import { checkDirPath, configFlags, patchModeFlags, patchOrError, PREBUILT_USAGE, RUN_BOOLEAN_FLAGS, RUN_STRING_FLAGS, stageTimeoutsFlags, taskSetFlags } from './lib/cli/run-flags.js';
+import { checkDirPath, configFlags, patchModeFlags, patchOrError, PREBUILT_USAGE, RUN_BOOLEAN_FLAGS, RUN_FLAG_DEFAULTS, RUN_STRING_FLAGS, SNAPSHOT_USAGE, stageTimeoutsFlags, taskSetFlags } from './lib/cli/run-flags.js';
 import type { HarnessConfig, StageTimeouts } from './lib/core/config.js';
-import { HarnessError } from './lib/core/errors.js';
+import { errorMessage, HarnessError } from './lib/core/errors.js';
 import { runBatch, summaryTable, writeSummary, type BatchItem, type BatchOptions, type BatchSummary } from './lib/batch/batch.js';
 import { agentOptionsFromArgs, AGENT_BOOLEAN_FLAGS, AGENT_STRING_FLAGS } from './lib/cli/agent-options.js';
 import { batchRunReport, reportPredictions, runIdFor, writeRunReport } from './lib/batch/run-report.js';
 import { loadTaskSet, type PatchMode } from './lib/task/taskset.js';
+import { REPORT_PAGE, writeReport } from './lib/report/report.js';
 import type { Task } from './lib/core/types.js';
 
 const USAGE = `usage: npx tsx scripts/run-many.ts [--tasks FILE | --instances FILE] [options]
@@ -41,6 +42,7 @@ Running:
   --json                 print the summary JSON on stdout
   -h, --help
 ${PREBUILT_USAGE}
+${SNAPSHOT_USAGE}
 
 Runner agent: --agent and its flags (see run-one --help) solve each task with a model;
   patches are appended to --preds FILE (default <runs-dir>/preds.json).
@@ -52,7 +54,7 @@ const FLAGS = {
   string: [...RUN_STRING_FLAGS, 'slice', 'filter', 'workers', 'summary', 'run-id', ...AGENT_STRING_FLAGS],
   boolean: [...RUN_BOOLEAN_FLAGS, 'redo-existing', ...AGENT_BOOLEAN_FLAGS],
   alias: { h: 'help' },
-  default: { 'tool-calls': true },
+  default: { 'tool-calls': true, ...RUN_FLAG_DEFAULTS },
 };
 
 type Args = minimist.ParsedArgs;
@@ -113,12 +115,20 @@ function progressLine(line: string, final: boolean): void {
   else if (!final) process.stderr.write(`${line}\n`);
 }
 
-/** What the batch leaves behind: summary.json, and for SWE-bench instances with predictions SWE-bench's run report next to it. */
+/** What the batch leaves behind: summary.json, report.html next to it, and for SWE-bench instances with predictions SWE-bench's run report. */
 async function report(args: Args, summary: BatchSummary, runsDir: string, tasks: Task[], mode: PatchMode, agentPredsFile: string | null): Promise<void> {
   const summaryFile = path.resolve(stringFlag(args, 'summary') ?? path.join(runsDir, 'summary.json'));
   writeSummary(summaryFile, summary);
   if (args.json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
   process.stderr.write(`${summaryTable(summary)}\nsummary: ${path.relative(process.cwd(), summaryFile)}\n`);
+  // The report page next to the summary (README, "Report page"); a page that cannot be written is a warning, not the batch's end.
+  const page = path.join(path.dirname(summaryFile), REPORT_PAGE);
+  try {
+    await writeReport([summaryFile], page);
+    process.stderr.write(`report page: ${path.relative(process.cwd(), page)}\n`);
+  } catch (err) {
+    process.stderr.write(`report page not written: ${errorMessage(err)}\n`);
+  }
   const preds = await reportPredictions(tasks, mode, agentPredsFile);
   if (!preds) return;
   const run = batchRunReport(tasks, preds, summary);

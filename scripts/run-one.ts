@@ -5,7 +5,7 @@
 import path from 'node:path';
 import type minimist from 'minimist';
 import { abortOnSignals, listFlag, parseFlags, stringFlag, main } from './lib/cli/flags.js';
-import { configFlags, patchModeFlags, PREBUILT_USAGE, RUN_BOOLEAN_FLAGS, RUN_STRING_FLAGS, stageTimeoutsFlags, taskSetFlags } from './lib/cli/run-flags.js';
+import { configFlags, patchModeFlags, PREBUILT_USAGE, RUN_BOOLEAN_FLAGS, RUN_FLAG_DEFAULTS, RUN_STRING_FLAGS, SNAPSHOT_USAGE, stageTimeoutsFlags, taskSetFlags } from './lib/cli/run-flags.js';
 import { DEFAULT_CONFIG, type HarnessConfig } from './lib/core/config.js';
 import { HarnessError } from './lib/core/errors.js';
 import { recordBadInput, runTask, type RunOptions } from './lib/run/run-task.js';
@@ -46,6 +46,7 @@ Run:
   --quiet               no progress lines on stderr
   -h, --help            this text
 ${PREBUILT_USAGE}
+${SNAPSHOT_USAGE}
 
 Exit codes: 0 passed, 1 failed, 2 bad input, 3 error (engine, image, clone, install),
             4 timeout, 5 patch rejected or failed, 130 interrupted.`;
@@ -55,7 +56,7 @@ const FLAGS = {
   // --no-tool-calls is minimist's negation of the agent's tool-calls.
   boolean: [...RUN_BOOLEAN_FLAGS, 'quiet', 'before', ...AGENT_BOOLEAN_FLAGS],
   alias: { h: 'help' },
-  default: { 'tool-calls': true },
+  default: { 'tool-calls': true, ...RUN_FLAG_DEFAULTS },
 };
 
 type Args = minimist.ParsedArgs;

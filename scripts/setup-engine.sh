@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Make a Docker engine available, or say exactly what the user must do.
+# Make a Docker engine available, or say exactly what the user must do; also
+# Debian's chromium, which the report page's browser tests drive.
 # Why a shell script: it must run before `npm ci` on a bare machine, and it
 # needs apt/dockerd, which are shell territory anyway.
 # Exit codes: 0 engine answers, 1 could not provide one (message says why).
@@ -8,18 +9,6 @@ set -u
 log() { printf 'setup-engine: %s\n' "$*" >&2; }
 
 engine_up() { timeout 10 docker info >/dev/null 2>&1; }
-
-if engine_up; then
-  log "docker engine is answering"
-  exit 0
-fi
-
-if [ "$(id -u)" != 0 ] || [ ! -f /etc/debian_version ]; then
-  log "no docker engine answers (docker info failed)."
-  log "start one yourself: e.g. 'sudo systemctl start docker', or install Docker Desktop / docker.io,"
-  log "and make sure your user can reach /var/run/docker.sock (group 'docker')."
-  exit 1
-fi
 
 apt_ready=0
 apt_install() {
@@ -31,6 +20,29 @@ apt_install() {
   log "apt-get install $*"
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
 }
+
+can_apt() { [ "$(id -u)" = 0 ] && [ -f /etc/debian_version ]; }
+
+# Debian's chromium: the report page's browser tests (tests/integration/report-page.test.ts) drive it.
+if [ "${SETUP_SKIP_CHROMIUM:-0}" != 1 ] && ! command -v chromium >/dev/null 2>&1; then
+  if can_apt; then
+    apt_install chromium || log "could not install chromium (the report page's browser tests will fail)"
+  else
+    log "no chromium: install Debian's chromium (apt-get install chromium) for the report page's browser tests"
+  fi
+fi
+
+if engine_up; then
+  log "docker engine is answering"
+  exit 0
+fi
+
+if ! can_apt; then
+  log "no docker engine answers (docker info failed)."
+  log "start one yourself: e.g. 'sudo systemctl start docker', or install Docker Desktop / docker.io,"
+  log "and make sure your user can reach /var/run/docker.sock (group 'docker')."
+  exit 1
+fi
 
 if ! command -v dockerd >/dev/null 2>&1; then
   apt_install docker.io iptables || { log "could not install docker.io"; exit 1; }

@@ -109,8 +109,8 @@ describe('runner agent: full conversation on demo-statskit', () => {
     expect(result.head).toBe(demo.ref);
     expect(result.patch).toMatchObject({ source: 'model', files: ['statskit/rolling.py'] });
 
-    // result.json: run-one's keys in their order, then the agent's.
-    expect(Object.keys(onDisk).slice(-4)).toEqual(['model', 'turns', 'usage', 'stop_reason']);
+    // result.json: run-one's keys in their order, then the agent's, then where the details went.
+    expect(Object.keys(onDisk).slice(-5)).toEqual(['model', 'turns', 'usage', 'stop_reason', 'details']);
     expect(Object.keys(onDisk).slice(0, 5)).toEqual(['task_id', 'repo', 'ref', 'pytest_k', 'status']);
 
     // patch.diff is the model's change, the fix's lines exactly.

@@ -14,6 +14,7 @@ import { appendPrediction } from '../task/predictions.js';
 import { cacheKey, effectiveTimeouts, newRunId } from '../run/keys.js';
 import { RunRecorder, type RunOutcome } from '../run/outcome.js';
 import { prepare, startContainer, stopContainer, type Prepared } from '../run/sandbox.js';
+import { fromSnapshot, openSnapshot, type SnapshotSession } from '../run/snapshot.js';
 import type { StageEnv } from '../run/stages.js';
 import { agentLoop, type LoopResult, type StopReason } from './loop.js';
 import { agentMode } from './mode.js';
@@ -76,6 +77,7 @@ class AgentRun {
   readonly rec: RunRecorder;
   readonly traj: Trajectory;
   private containerRequested = false;
+  private snapshot: SnapshotSession | null = null;
 
   constructor(
     private readonly task: Task,
@@ -113,14 +115,17 @@ class AgentRun {
     rec.result.image = { name: prep.image.name, python: prep.image.python, flavour: prep.image.flavour };
     rec.result.cache_key = cacheKey(task, prep.image, null, this.timeouts, agentMode(opts.model, limits, this.toolCalls));
     this.log(`image ${prep.image.name} (python ${prep.image.python}, ${prep.image.flavour}); model ${this.model.model} at ${opts.model.baseURL}`);
+    // An earlier run's installed environment: the model starts with the checkout installed.
+    this.snapshot = await openSnapshot(task, prep, opts.cfg, this.log);
+    if (this.snapshot?.hit) this.log(`snapshot ${this.snapshot.hit.name}: clone and install cached`);
     this.containerRequested = true;
     // The container's dead-man's switch must outlive the whole agent run.
-    const env = await startContainer(prep, {
+    const env = await startContainer(this.snapshot?.hit ? fromSnapshot(prep, this.snapshot.hit, opts.cfg.workdir) : prep, {
       cfg: opts.cfg, timeouts: this.timeouts, runId: this.runId, runDir: this.runDir, signal: opts.signal, vars: rec.inst?.env, extraTtlS: limits.timeLimitS + 300,
     });
     // Tools show the model more of a stage's output than the result keeps.
     const toolEnv: StageEnv = { ...env, cfg: { ...env.cfg, logs: { ...env.cfg.logs, tailLines: limits.observationLines } } };
-    const tools = new Toolbox({ env: toolEnv, prep, task, timeouts: this.timeouts, limits, prompts: Prompts.load() });
+    const tools = new Toolbox({ env: toolEnv, prep, task, timeouts: this.timeouts, limits, prompts: Prompts.load(), snapshot: this.snapshot });
     rec.result.stages = tools.stages;
     return { env, prep, tools };
   }
@@ -164,6 +169,7 @@ class AgentRun {
   }
 
   private async removeContainer(): Promise<void> {
+    await this.snapshot?.release();
     if (this.containerRequested) await stopContainer(this.runId);
     this.containerRequested = false;
   }

@@ -16,6 +16,7 @@ import { disconnectNetwork, execIn, killAllProcesses } from '../engine/docker.js
 import type { Prepared } from '../run/sandbox.js';
 import { applyPatch } from '../run/apply.js';
 import { clone, install, runTests, type StageEnv, type StageRun } from '../run/stages.js';
+import { cachedStages, type SnapshotSession } from '../run/snapshot.js';
 import { isInstanceTask } from '../task/instances.js';
 import { countsLine, runnerForTask, type TestRunner, type TestSelection } from '../testing/runner.js';
 import type { StageRecord, Task, TestSummary } from '../core/types.js';
@@ -31,6 +32,8 @@ export interface ToolContext {
   timeouts: StageTimeouts;
   limits: AgentLimits;
   prompts: Prompts;
+  /** The run's snapshot: the one it started from (clone and install are then `cached`), or the claim to keep one. */
+  snapshot?: SnapshotSession | null;
 }
 
 export interface ToolOutcome {
@@ -67,8 +70,19 @@ export class Toolbox {
   /** How this task's tests run and are read (pytest, or the instance repository's runner). */
   readonly runner: TestRunner;
 
+  /** Nothing but clone (and install) has changed the checkout yet: its state may become a snapshot. */
+  private pristine = false;
+
   constructor(private readonly ctx: ToolContext) {
     this.runner = runnerForTask(ctx.task);
+    const hit = ctx.snapshot?.hit;
+    if (hit) {
+      // Started from a snapshot: cloned and installed already, as the stages say.
+      this.cloned = true;
+      this.installed = true;
+      this.head = hit.head;
+      for (const run of cachedStages(hit, Boolean(ctx.task.install))) this.stages.push(run.record);
+    }
   }
 
   get prompts(): Prompts {
@@ -129,6 +143,7 @@ export class Toolbox {
     if (name === 'swe_install') return done(await this.install(), true);
     // From here on the model's code, patches or commands run: never with the network.
     await disconnectNetwork(this.ctx.env.container);
+    if (name === 'swe_apply_patch' || name === 'swe_pytest') this.pristine = false;
     switch (name) {
       case 'swe_apply_patch':
         return done(await this.applyPatch(args.patch as string), true);
@@ -166,25 +181,39 @@ export class Toolbox {
     if (prep.network && !env.container.networked && prep.source.kind === 'remote') {
       return this.ctx.prompts.fill('stage_result', { stage: 'clone', status: 'refused', duration: '0.00', message: ' — the network is off now (patches, tests or commands have run), so the repository cannot be fetched again; your checkout is unchanged', output: '' });
     }
+    const hit = this.ctx.snapshot?.hit;
+    if (hit) {
+      // The checkout came with the snapshot; with no mount and no network there is nothing to clone from.
+      const message = this.version === 0 ? ` — the checkout (${hit.head}) and its install came from snapshot ${hit.name}; nothing to do` : ' — the checkout came from a snapshot and cannot be cloned again; undo your changes with swe_apply_patch (a reverse patch)';
+      return this.ctx.prompts.fill('stage_result', { stage: 'clone', status: this.version === 0 ? 'cached' : 'refused', duration: '0.00', message, output: '' });
+    }
     const run = await clone(env, prep.cloneSource, task.ref, timeouts.clone);
     this.stages.push(run.record);
     this.version++;
     this.cloned = run.record.status === 'ok';
     this.installed = false;
+    this.pristine = this.cloned;
     if (run.head) this.head = run.head;
+    // A task without install: the fresh checkout is the snapshot.
+    if (this.pristine && !task.install) await this.ctx.snapshot?.save(env, run.head);
     return this.stageText(run);
   }
 
   private async install(): Promise<string> {
     const { env, task, timeouts } = this.ctx;
     if (!task.install) return this.ctx.prompts.fill('stage_result', { stage: 'install', status: 'skipped', duration: '0.00', message: ' — this task has no install command', output: '' });
+    const hit = this.ctx.snapshot?.hit;
+    if (hit && this.version === 0) return this.ctx.prompts.fill('stage_result', { stage: 'install', status: 'cached', duration: '0.00', message: ` — installed in snapshot ${hit.name}; nothing to do`, output: '' });
     const run = await install(env, task.install, timeouts.install);
     this.stages.push(run.record);
     this.version++;
     if (run.record.status === 'ok') {
       this.installed = true;
+      // Kept before any patch or test touches the checkout (a snapshot never holds either).
+      if (this.pristine) await this.ctx.snapshot?.save(env, this.head);
       await disconnectNetwork(env.container);
     }
+    this.pristine = false;
     return this.stageText(run);
   }
 

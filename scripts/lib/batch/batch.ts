@@ -10,7 +10,7 @@ import { patchBytes } from '../core/diff.js';
 import { EXIT_CODES, errorMessage, HarnessError } from '../core/errors.js';
 import { ensureImage, resolveImage } from '../engine/images.js';
 import { isInstanceTask } from '../task/instances.js';
-import { writeJsonAtomic, type RunResult } from '../run/result.js';
+import { readResult, writeJsonAtomic, type RunResult } from '../run/result.js';
 import { cacheKey, effectiveTimeouts } from '../run/keys.js';
 import { recordBadInput, recordEmptyPrediction } from '../run/outcome.js';
 import { runTask } from '../run/run-task.js';
@@ -73,7 +73,7 @@ export function indexDone(runsDir: string): Map<string, { result: RunResult; fil
     const file = path.join(runsDir, dir, 'result.json');
     let result: RunResult;
     try {
-      result = JSON.parse(fs.readFileSync(file, 'utf8')) as RunResult;
+      result = readResult(file, { details: false }); // the compact layout or the older one
     } catch {
       continue; // not a run dir, or a result a crash cut short
     }

@@ -12,7 +12,7 @@ import { loadPredictions, type Prediction } from '../task/predictions.js';
 import type { PatchMode } from '../task/taskset.js';
 import { runReport, type SwebenchInstanceReport, type SwebenchRunReport } from '../testing/report.js';
 import { instanceReportOf, isGraded } from '../run/report-file.js';
-import type { RunResult } from '../run/result.js';
+import { readResult as readResultFile, type RunResult } from '../run/result.js';
 import type { BatchSummary } from './batch.js';
 
 /** What the run report is about: the model and its predictions by instance id ("" or null: an empty patch). */
@@ -77,7 +77,7 @@ export async function reportPredictions(tasks: readonly Task[], mode: PatchMode,
 function readResult(file: string | null): RunResult | null {
   if (file === null) return null;
   try {
-    return JSON.parse(fs.readFileSync(file, 'utf8')) as RunResult;
+    return readResultFile(file); // either layout; the grading from report.json for the compact one
   } catch {
     return null;
   }

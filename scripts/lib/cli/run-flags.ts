@@ -14,8 +14,25 @@ import { listFlag, repoPathsFlag, secondsFlag, stringFlag } from './flags.js';
 
 /** The flags both scripts take, for their FLAGS specs. */
 export const RUN_STRING_FLAGS = ['tasks', 'instances', 'specs', 'predictions', 'patch', 'image', 'repo-cache', 'repo-path',
-  'clone-timeout', 'install-timeout', 'test-timeout', 'runs-dir', 'image-template', 'pull-timeout'];
-export const RUN_BOOLEAN_FLAGS = ['gold', 'task-patch', 'json', 'help', 'prebuilt'];
+  'clone-timeout', 'install-timeout', 'test-timeout', 'runs-dir', 'image-template', 'pull-timeout', 'snapshot-cap'];
+export const RUN_BOOLEAN_FLAGS = ['gold', 'task-patch', 'json', 'help', 'prebuilt', 'snapshot', 'refresh-snapshot'];
+/** Defaults both scripts give minimist (a boolean flag without one reads false when absent). */
+export const RUN_FLAG_DEFAULTS = { snapshot: true };
+
+/** The --help lines of the snapshot flags, the same in run-one and run-many. */
+export const SNAPSHOT_USAGE = `Snapshots (the installed environment kept as a local image, reused by later runs with the same key):
+  --no-snapshot          clone and install from scratch, keep nothing
+  --refresh-snapshot     build the snapshot again even when one exists
+  --snapshot-cap SIZE    most disk the snapshots may take, e.g. 4g, 500m (default 4g, or
+                         SWE_HARNESS_SNAPSHOT_CAP); least recently used ones are removed first`;
+
+/** A size as `4g`, `500m`, `1.5g`, `1024k` or plain bytes. */
+export function parseSize(raw: string, what: string): number {
+  const m = /^(\d+(?:\.\d+)?)([kmgt]?)i?b?$/i.exec(raw.trim());
+  if (!m) throw new HarnessError('usage', `${what} must be a size such as 4g, 500m or 1048576, got "${raw}"`);
+  const mult = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 }[m[2]!.toLowerCase() as '' | 'k' | 'm' | 'g' | 't'];
+  return Math.floor(Number(m[1]) * mult);
+}
 
 /** The --help lines of the prebuilt-image flags, the same in run-one and run-many. */
 export const PREBUILT_USAGE = `Prebuilt instance images (with --instances; no clone, no install):
@@ -67,7 +84,18 @@ export function configFlags(args: minimist.ParsedArgs): HarnessConfig {
   checkDirPath('--runs-dir', runsDir);
   const repoCache = stringFlag(args, 'repo-cache');
   const pullTimeoutSeconds = secondsFlag(args, 'pull-timeout') ?? DEFAULT_CONFIG.pullTimeoutSeconds;
-  return { ...DEFAULT_CONFIG, runsDir, repoCache: repoCache ? path.resolve(repoCache) : null, repoPaths: repoPathsFlag(args), pullTimeoutSeconds };
+  return { ...DEFAULT_CONFIG, runsDir, repoCache: repoCache ? path.resolve(repoCache) : null, repoPaths: repoPathsFlag(args), pullTimeoutSeconds, snapshots: snapshotFlags(args) };
+}
+
+/** `--no-snapshot`, `--refresh-snapshot`, `--snapshot-cap SIZE` (else SWE_HARNESS_SNAPSHOT_CAP) over the defaults. */
+export function snapshotFlags(args: minimist.ParsedArgs, env: NodeJS.ProcessEnv = process.env): HarnessConfig['snapshots'] {
+  const enabled = args.snapshot !== false && env.SWE_HARNESS_SNAPSHOTS !== 'off';
+  const refresh = Boolean(args['refresh-snapshot']);
+  if (args.snapshot === false && refresh) throw new HarnessError('usage', 'give --no-snapshot or --refresh-snapshot, not both');
+  const flag = stringFlag(args, 'snapshot-cap');
+  const raw = flag ?? env.SWE_HARNESS_SNAPSHOT_CAP ?? null;
+  const capBytes = raw === null || raw === '' ? DEFAULT_CONFIG.snapshots.capBytes : parseSize(raw, flag !== null ? '--snapshot-cap' : 'SWE_HARNESS_SNAPSHOT_CAP');
+  return { ...DEFAULT_CONFIG.snapshots, enabled, refresh, capBytes };
 }
 
 /**

@@ -52,6 +52,20 @@ export interface LogLimits {
   tailLines: number;
 }
 
+/** Snapshots of the installed environment (run/snapshot.ts): reused by every later run with the same key. */
+export interface SnapshotSettings {
+  /** false (`--no-snapshot`): every run clones and installs from scratch, and keeps nothing. */
+  enabled: boolean;
+  /** true (`--refresh-snapshot`): build the snapshot again (once per process) even when one exists. */
+  refresh: boolean;
+  /** Most bytes the snapshots' own layers may take together; least recently used ones go first. */
+  capBytes: number;
+  /** Image repository snapshots are tagged under (`<repo>:<key>`). */
+  repo: string;
+  /** Host directory of last-use marks (one file per snapshot, its mtime) and build locks. */
+  dir: string;
+}
+
 export interface HarnessConfig {
   timeouts: StageTimeouts;
   container: ContainerLimits;
@@ -77,6 +91,7 @@ export interface HarnessConfig {
   mirrorTimeoutSeconds: number;
   /** Seconds one pull of a prebuilt instance image may take (SWE-bench's are 1-10 GB). */
   pullTimeoutSeconds: number;
+  snapshots: SnapshotSettings;
 }
 
 export const DEFAULT_CONFIG: HarnessConfig = {
@@ -94,6 +109,14 @@ export const DEFAULT_CONFIG: HarnessConfig = {
   repoPaths: {},
   mirrorTimeoutSeconds: 1800,
   pullTimeoutSeconds: 1800,
+  snapshots: {
+    // SWE_HARNESS_SNAPSHOTS=off is --no-snapshot for every run of the process (the test suite sets it).
+    enabled: process.env.SWE_HARNESS_SNAPSHOTS !== 'off',
+    refresh: false,
+    capBytes: 4 * 1024 ** 3,
+    repo: 'swe-harness-snapshot',
+    dir: path.join(ROOT, 'sandbox', 'snapshots'),
+  },
 };
 
 /** Defaults of the runner agent (scripts/lib/agent/); run-one flags override some of them. */
@@ -163,6 +186,18 @@ export function validSeconds(v: unknown): v is number {
 export const RUN_LABEL = 'swe-harness.run';
 /** Labels naming the harness process that started a container (cleanup spares live owners). */
 export const OWNER_LABELS = { pid: 'swe-harness.pid', host: 'swe-harness.host' } as const;
+/** Labels on snapshot images: what they hold, for the harness and for anyone running `docker images`. */
+export const SNAPSHOT_LABELS = {
+  key: 'swe-harness.snapshot',
+  base: 'swe-harness.snapshot.base-image',
+  baseName: 'swe-harness.snapshot.base-name',
+  repo: 'swe-harness.snapshot.repo',
+  commit: 'swe-harness.snapshot.commit',
+  task: 'swe-harness.snapshot.task',
+  install: 'swe-harness.snapshot.install',
+  workdir: 'swe-harness.snapshot.workdir',
+  about: 'swe-harness.snapshot.about',
+} as const;
 /** Labels on harness images. */
 export const IMAGE_LABELS = {
   python: 'swe-harness.python',

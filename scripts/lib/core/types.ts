@@ -77,15 +77,20 @@ export interface TestSummary {
 
 export type StageName = 'clone' | 'install' | 'tests_before' | 'apply_patch' | 'apply_test_patch' | 'tests_after';
 
-export type StageStatus = 'ok' | 'failed' | 'timeout' | 'error' | 'skipped' | 'interrupted';
+export type StageStatus = 'ok' | 'failed' | 'timeout' | 'error' | 'skipped' | 'interrupted' | 'cached';
 
 export interface StageRecord {
   name: StageName;
   status: StageStatus;
   duration_s: number;
   exit_code: number | null;
-  /** "image": the stage's work came with a prebuilt instance image (no clone, no install ran). */
-  from?: 'image';
+  /**
+   * "image": the stage's work came with a prebuilt instance image (no clone, no install ran);
+   * "snapshot": it came with a snapshot of an earlier run's install (status `cached`).
+   */
+  from?: 'image' | 'snapshot';
+  /** The snapshot image the run started from (`from: "snapshot"`). */
+  snapshot?: string;
 }
 
 /** Final statuses of a run (README documents them with their exit codes). */

@@ -11,6 +11,7 @@ import { dockerExec } from './docker-exec.js';
 import {
   containerName,
   type BuildSpec,
+  type CommitSpec,
   type Container,
   type CreateOptions,
   type Engine,
@@ -37,7 +38,7 @@ const MAIN_PROCESSES = 2;
 /** Scratch directories mounted as size-capped tmpfs (overlay2 on extfs cannot cap the writable layer). */
 const SCRATCH_DIRS = ['/tmp', '/var/tmp'];
 
-const INSPECT_FORMAT = '{{.Id}}\t{{.Created}}\t{{json .Config.Labels}}';
+const INSPECT_FORMAT = '{{.Id}}\t{{.Created}}\t{{.Size}}\t{{json .Config.Labels}}';
 
 /** `docker run` argv for a labelled, limited container with the dead-man's switch as its main process. */
 export function runArgs(opts: CreateOptions): string[] {
@@ -63,7 +64,7 @@ export function runArgs(opts: CreateOptions): string[] {
 }
 
 function parseInspectLine(name: string, line: string): ImageRecord | null {
-  const [id, created, json] = line.split('\t');
+  const [id, created, size, json] = line.split('\t');
   if (!id || json === undefined) return null;
   let labels: Record<string, string> = {};
   try {
@@ -71,7 +72,7 @@ function parseInspectLine(name: string, line: string): ImageRecord | null {
   } catch {
     /* no labels */
   }
-  return { name, id, created: created ?? '', labels };
+  return { name, id, created: created ?? '', labels, size: Number(size) || 0 };
 }
 
 function failed(what: string, r: { exitCode: number | null; stderr: string }): HarnessError {
@@ -232,6 +233,17 @@ export class DockerCli implements Engine {
     if (r.timedOut) return { ok: false, reason: `docker pull did not finish within ${timeoutS} s` };
     const secs = ((Date.now() - started) / 1000).toFixed(1);
     return { ok: false, reason: `docker pull failed after ${secs} s: ${why}` };
+  }
+
+  async commit(c: Container, spec: CommitSpec): Promise<string> {
+    const args = ['commit'];
+    for (const [k, v] of Object.entries(spec.labels)) args.push('--change', `LABEL ${JSON.stringify(k)}=${JSON.stringify(v)}`);
+    for (const ch of spec.changes ?? []) args.push('--change', ch);
+    args.push(c.id, spec.tag);
+    const r = await docker(args, { timeoutMs: spec.timeoutS * 1000 });
+    if (r.exitCode === null) throw new HarnessError('internal', `docker commit did not finish within ${spec.timeoutS} s`);
+    if (r.exitCode !== 0) throw failed('docker commit', r);
+    return r.stdout.trim();
   }
 
   async removeImage(id: string): Promise<string | null> {

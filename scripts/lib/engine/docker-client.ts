@@ -35,7 +35,7 @@ function spawnError(err: NodeJS.ErrnoException): HarnessError {
  * @throws HarnessError('engine') when the engine does not answer; other failures are returned for the caller to judge.
  */
 export function docker(args: string[], opts: { input?: string | Uint8Array; timeoutMs?: number } = {}): Promise<DockerResult> {
-  return new Promise((resolve, reject) => {
+  const p = new Promise<DockerResult>((resolve, reject) => {
     let child;
     try {
       child = spawn('docker', args, { stdio: ['pipe', 'pipe', 'pipe'] });
@@ -61,6 +61,19 @@ export function docker(args: string[], opts: { input?: string | Uint8Array; time
     child.stdin.on('error', () => {}); // the client may exit before reading all input
     child.stdin.end(opts.input ?? '');
   });
+  return TRACE ? traced(args, p) : p;
+}
+
+/** SWE_HARNESS_TRACE=1: one stderr line per engine call (what, when since process start, how long), for start-up measurements. */
+export const TRACE = process.env.SWE_HARNESS_TRACE === '1';
+
+/** Report `p`'s duration on stderr when tracing. */
+export function traced<T>(args: string[], p: Promise<T>): Promise<T> {
+  if (!TRACE) return p;
+  const t0 = performance.now();
+  const line = () => process.stderr.write(`[trace] +${(t0 / 1000).toFixed(3)}s docker ${args.slice(0, 2).join(' ')} ${((performance.now() - t0) / 1000).toFixed(3)}s\n`);
+  p.then(line, line);
+  return p;
 }
 
 /** Seconds a quick call (inspect, ps, images) may take before the engine counts as hung. */

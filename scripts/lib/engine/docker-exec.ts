@@ -5,7 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import type { Container, ExecOptions, ExecResult } from './engine.js';
-import { CONTAINER_GONE, ENGINE_DOWN } from './docker-client.js';
+import { CONTAINER_GONE, ENGINE_DOWN, traced } from './docker-client.js';
 import { CappedOutput } from './output.js';
 
 /** How the client process ended. */
@@ -93,7 +93,7 @@ export async function dockerExec(
 ): Promise<ExecResult> {
   const started = performance.now();
   const sink = new CappedOutput(opts.logFile, opts.logs.maxLogBytes, opts.logs.tailWindowBytes);
-  const end = await runClient(execArgs(c, argv, opts), sink, opts);
+  const end = await traced(['exec', argv.slice(0, 2).join(' ').slice(0, 30)], runClient(execArgs(c, argv, opts), sink, opts));
   const durationS = (performance.now() - started) / 1000;
   const timedOut = isTimeout(end, durationS, opts.timeoutS);
   if (timedOut && !end.interrupted) await killAll(c);

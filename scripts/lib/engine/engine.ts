@@ -79,6 +79,18 @@ export interface ImageRecord {
   /** Creation time, RFC 3339 (sorts as a string within one engine). */
   created: string;
   labels: Record<string, string>;
+  /** Bytes of the whole image, its base layers included (0 when not known). */
+  size: number;
+}
+
+export interface CommitSpec {
+  /** `repository:tag` of the new image (an existing tag moves to it). */
+  tag: string;
+  /** Labels set on the image (they also overwrite labels the container carries). */
+  labels: Record<string, string>;
+  /** Further Dockerfile instructions applied on commit (`ENTRYPOINT`, `CMD`, `WORKDIR`). */
+  changes?: string[];
+  timeoutS: number;
 }
 
 export interface BuildSpec {
@@ -141,6 +153,11 @@ export interface Engine {
   importRootfs(spec: ImportSpec): Promise<void>;
   /** Pull an image within a time limit; with `log`, the engine's progress lines go there as they come. */
   pull(name: string, timeoutS: number, opts?: { log?: (line: string) => void; signal?: AbortSignal }): Promise<PullResult>;
+  /**
+   * Keep a container's file system (not its tmpfs mounts, not its processes) as an image.
+   * @returns the new image's id. @throws HarnessError('internal') when the engine refuses.
+   */
+  commit(c: Container, spec: CommitSpec): Promise<string>;
   /** Remove an image; the engine's reason when it refused, null when removed. */
   removeImage(id: string): Promise<string | null>;
 }

@@ -3,7 +3,8 @@
  * which stage results stop a run and what status they give, what decides
  * passed/failed (pytest's verdict, or SWE-bench's grading for instances),
  * and the final write of result.json (also on errors and Ctrl-C), with an
- * instance's SWE-bench report.json next to it.
+ * instance's SWE-bench report.json next to it (written first: it holds the
+ * grading that the compact result.json leaves out).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -109,10 +110,10 @@ export class RunRecorder {
   /** Record a stage; true when the run may go on. `prefix` marks the error (e.g. "test patch: "). */
   stage(run: StageRun, prefix = ''): boolean {
     this.result.stages.push(run.record);
-    const from = run.record.from ? ` (from ${run.record.from})` : '';
+    const from = run.record.snapshot ? ` (snapshot ${run.record.snapshot})` : run.record.from ? ` (from ${run.record.from})` : '';
     this.o.log?.(`[${run.record.name}] ${run.record.status}${from} ${run.record.duration_s.toFixed(2)}s${run.message ? ` — ${run.message}` : ''}`);
-    // A stage skipped on purpose (install that came with the image) is no reason to stop.
-    return run.record.status === 'ok' || (run.record.status === 'skipped' && run.message === null) || this.stop(run, prefix);
+    // A stage skipped on purpose (install that came with the image) or cached (a snapshot) is no reason to stop.
+    return run.record.status === 'ok' || ((run.record.status === 'skipped' || run.record.status === 'cached') && run.message === null) || this.stop(run, prefix);
   }
 
   /** Record a test run as `before` or `after`: failing tests are a verdict, not a reason to stop; a timeout, Ctrl-C or a lost container is. */
@@ -180,9 +181,10 @@ export class RunRecorder {
     this.o.beforeWrite?.(r, aborted);
     r.exit_code = exitCode ?? EXIT_CODES[r.status];
     r.duration_s = durationS(this.started);
-    const resultFile = writeResult(this.o.runDir, r);
-    // SWE-bench's per-instance report.json, next to result.json (plain tasks have none).
+    // SWE-bench's per-instance report.json, next to result.json (plain tasks have none);
+    // written first: result.json, written last, names it as where its grading is.
     if (this.inst) writeInstanceReport(this.o.runDir, r);
+    const resultFile = writeResult(this.o.runDir, r);
     return { result: r, runDir: this.o.runDir, resultFile };
   }
 }

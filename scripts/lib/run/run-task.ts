@@ -21,6 +21,7 @@ import { cacheKey, effectiveTimeouts, newRunId } from './keys.js';
 import { RunRecorder, type RunOutcome } from './outcome.js';
 import type { PatchRecord } from './result.js';
 import { prepare, preparePrebuilt, startContainer, stopContainer } from './sandbox.js';
+import { cachedStages, fromSnapshot, openSnapshot, type SnapshotSession } from './snapshot.js';
 import { checkoutInImage, clone, install, installedInImage, runTests, type StageEnv } from './stages.js';
 
 export { blankResult, recordBadInput, type RunOutcome } from './outcome.js';
@@ -50,6 +51,7 @@ export async function runTask(task: Task, opts: RunOptions): Promise<RunOutcome>
   const rec = new RunRecorder(task, { runDir, signal: opts.signal, log });
   const { result, inst } = rec;
   let containerRequested = false;
+  let snap: SnapshotSession | null = null;
 
   try {
     if (opts.patch) {
@@ -78,17 +80,24 @@ export async function runTask(task: Task, opts: RunOptions): Promise<RunOutcome>
       : await prepare(task, cfg, opts.image ?? null, log, opts.signal);
     result.image = { name: prep.image.name, python: prep.image.python, flavour: prep.image.flavour };
     log(layout ? `image ${prep.image.name} (prebuilt: repository in ${layout.workdir})` : `image ${prep.image.name} (python ${prep.image.python}, ${prep.image.flavour})`);
+    // The installed environment of an earlier run with the same key, or the claim to keep this one's.
+    snap = layout ? null : await openSnapshot(task, prep, cfg, log);
     containerRequested = true;
-    const env = await startContainer(prep, { cfg: layout ? { ...cfg, workdir: layout.workdir } : cfg, timeouts, runId, runDir, signal: opts.signal, vars: inst?.env });
+    const env = await startContainer(snap?.hit ? fromSnapshot(prep, snap.hit, cfg.workdir) : prep, { cfg: layout ? { ...cfg, workdir: layout.workdir } : cfg, timeouts, runId, runDir, signal: opts.signal, vars: inst?.env });
     result.cache_key = cacheKey(task, prep.image, result.patch?.sha256 ?? null, timeouts);
 
     if (layout) {
       if (!(await fromImage(env, rec, task.ref, timeouts.clone, log))) return rec.finish();
+    } else if (snap?.hit) {
+      result.head = snap.hit.head;
+      for (const cached of cachedStages(snap.hit, Boolean(task.install))) rec.stage(cached);
     } else {
       const cloned = await clone(env, prep.cloneSource, task.ref, timeouts.clone);
       result.head = cloned.head;
       if (!rec.stage(cloned)) return rec.finish();
       if (task.install && !rec.stage(await install(env, task.install, timeouts.install))) return rec.finish();
+      // Kept before any patch or test touches the container.
+      await snap?.save(env, cloned.head);
     }
     // From here on the code under test runs: no network, whatever the task is.
     await disconnectNetwork(env.container);
@@ -106,6 +115,7 @@ export async function runTask(task: Task, opts: RunOptions): Promise<RunOutcome>
     return rec.fail(err);
   } finally {
     // Removal by name also catches a container whose `docker run` raced a Ctrl-C.
+    await snap?.release();
     if (containerRequested) await stopContainer(runId);
   }
 }

@@ -60,3 +60,23 @@ export function refNotFound(output: string, source: string, ref: string): string
   if (!/pathspec|did not match|unknown revision|not a valid|couldn't find remote ref/i.test(output)) return null;
   return `clone: ref "${ref}" not found in ${source === SOURCE_MOUNT ? 'the repository' : source}`;
 }
+
+// A `--shared` clone borrows the mount's objects through objects/info/alternates:
+// copy them in (one pack) and drop the link, so a snapshot of the clone works
+// without the mount. Remote clones have no alternates: nothing to do.
+const DETACH_SCRIPT = String.raw`
+set -eu
+cd "$1"
+git() { command git -c safe.directory="*" "$@"; }
+if [ -f .git/objects/info/alternates ]; then
+  git repack -a -d -q
+  rm -f .git/objects/info/alternates
+  git cat-file -e "HEAD^{tree}"
+  echo "objects copied from the mount"
+fi
+`;
+
+/** argv that makes the clone at `dest` hold all of its objects itself (no alternates). */
+export function detachObjectsArgv(dest: string): string[] {
+  return ['bash', '-c', DETACH_SCRIPT, 'detach', dest];
+}

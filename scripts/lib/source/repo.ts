@@ -73,3 +73,32 @@ function localRepo(dir: string, what: string): RepoSource {
   }
   return { kind: 'local', hostPath: abs };
 }
+
+/**
+ * The commit `ref` names, without cloning: asked of the local repository, or
+ * of the remote with `git ls-remote` (a full commit id is taken as it is).
+ * Null when it cannot be told in `timeoutS` (a snapshot is then not used).
+ */
+export async function resolveCommit(source: RepoSource, ref: string, timeoutS = 10): Promise<string | null> {
+  if (source.kind === 'remote' && /^[0-9a-f]{40}$/.test(ref)) return ref;
+  const { execFile } = await import('node:child_process');
+  const run = (args: string[]) =>
+    new Promise<string | null>((resolve) => {
+      execFile('git', args, { timeout: timeoutS * 1000, killSignal: 'SIGKILL', env: { ...process.env, GIT_TERMINAL_PROMPT: '0' } }, (err, stdout) => resolve(err ? null : stdout));
+    });
+  if (source.kind === 'local') {
+    for (const r of [ref, `origin/${ref}`]) {
+      const out = await run(['-c', 'safe.directory=*', '-C', source.hostPath, 'rev-parse', '-q', '--verify', `${r}^{commit}`]);
+      const sha = out?.trim();
+      if (sha && /^[0-9a-f]{40}$/.test(sha)) return sha;
+    }
+    return null;
+  }
+  const out = await run(['ls-remote', source.url, ref, `refs/tags/${ref}^{}`]);
+  if (!out) return null;
+  const lines = out.split('\n').map((l) => l.split('\t')).filter((p) => p.length === 2 && /^[0-9a-f]{40}$/.test(p[0]!));
+  // A tag's peeled line names its commit; otherwise the one ref that matched.
+  const peeled = lines.find(([, name]) => name === `refs/tags/${ref}^{}`);
+  if (peeled) return peeled[0]!;
+  return lines.length === 1 ? lines[0]![0]! : null;
+}

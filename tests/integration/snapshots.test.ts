@@ -1,0 +1,164 @@
+/**
+ * Snapshots on the real engine: the same verdicts with and without them on
+ * every shipped offline task and instance; a restored snapshot needs no mount;
+ * a failed install is never kept; a changed base image is not used; a batch of
+ * predictions for one instance installs once; the size cap evicts the least
+ * recently used. Snapshots go under a repository of their own, removed after.
+ */
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_CONFIG, ROOT, SNAPSHOT_LABELS, type HarnessConfig } from '../../scripts/lib/core/config.js';
+import type { PatchInput, Task } from '../../scripts/lib/core/types.js';
+import { execIn, listHarnessContainers } from '../../scripts/lib/engine/docker.js';
+import { clearImageCache, resolveImage } from '../../scripts/lib/engine/images.js';
+import { evictSnapshots, listSnapshots } from '../../scripts/lib/engine/snapshots.js';
+import { runBatch } from '../../scripts/lib/batch/batch.js';
+import { runTask } from '../../scripts/lib/run/run-task.js';
+import type { RunResult } from '../../scripts/lib/run/result.js';
+import { prepare, startContainer, stopContainer } from '../../scripts/lib/run/sandbox.js';
+import { fromSnapshot, openSnapshot } from '../../scripts/lib/run/snapshot.js';
+import { loadTaskSet, patchFor } from '../../scripts/lib/task/taskset.js';
+
+const REPO = `swe-harness-snapshot-test-${process.pid}`;
+let tmp: string;
+let cfg: HarnessConfig;
+let plain: HarnessConfig;
+
+function withSnapshots(extra: Partial<HarnessConfig['snapshots']> = {}): HarnessConfig {
+  return { ...cfg, snapshots: { ...cfg.snapshots, ...extra } };
+}
+
+beforeAll(() => {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'snapshots-'));
+  const snapshots = { ...DEFAULT_CONFIG.snapshots, enabled: true, refresh: false, repo: REPO, dir: path.join(tmp, 'marks') };
+  cfg = { ...DEFAULT_CONFIG, runsDir: path.join(tmp, 'runs'), snapshots };
+  plain = { ...cfg, snapshots: { ...snapshots, enabled: false } };
+});
+
+afterAll(async () => {
+  for (const s of await listSnapshots(cfg.snapshots)) spawnSync('docker', ['image', 'rm', '-f', s.name]);
+  spawnSync('docker', ['image', 'rm', '-f', `${REPO}-base:x`]);
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+/** What must not change with snapshots: the verdict and every per-test status. */
+function verdict(r: RunResult) {
+  return { status: r.status, resolved: r.resolved, head: r.head, before: r.before?.tests ?? null, after: r.after?.tests ?? null, grading: r.grading ?? null };
+}
+
+function stage(r: RunResult, name: string) {
+  return r.stages.find((s) => s.name === name);
+}
+
+async function shipped(): Promise<Array<{ task: Task; patch: PatchInput | null }>> {
+  const tasks = (await loadTaskSet({})).filter((t) => t.repo.startsWith('fixture:')); // the others need the internet
+  const instances = await loadTaskSet({ instancesFile: path.join(ROOT, 'tasks', 'instances.jsonl') });
+  const runners = await loadTaskSet({ instancesFile: path.join(ROOT, 'tests', 'fixtures', 'runner-instances.jsonl'), specsFiles: [path.join(ROOT, 'tests', 'fixtures', 'runner-specs.json')] });
+  return [...tasks, ...instances, ...runners].map((task) => ({ task, patch: task.patch || 'gold_patch' in task ? patchFor(task, { kind: 'task' }) : null }));
+}
+
+describe('snapshots', () => {
+  it('give the same verdicts as runs from scratch on every shipped offline task and instance', async () => {
+    const all = await shipped();
+    expect(all.length).toBeGreaterThanOrEqual(8);
+    for (const { task, patch } of all) {
+      const scratch = await runTask(task, { cfg: plain, patch });
+      const building = await runTask(task, { cfg: withSnapshots(), patch });
+      const cached = await runTask(task, { cfg: withSnapshots(), patch });
+      const id = task.task_id;
+      expect(stage(scratch.result, 'clone')?.status, id).toBe('ok');
+      // Tasks that share repository, commit and install share a snapshot: the second of them finds it built.
+      expect(['ok', 'cached'], id).toContain(stage(building.result, 'clone')?.status);
+      const installed = stage(scratch.result, 'clone')?.status === 'ok' && (!task.install || stage(scratch.result, 'install')?.status === 'ok');
+      // A failed or timed-out install is never kept: such a task runs from scratch every time.
+      expect(stage(cached.result, 'clone'), id).toMatchObject(installed ? { status: 'cached', from: 'snapshot' } : { status: 'ok' });
+      if (task.install && installed) expect(stage(cached.result, 'install'), id).toMatchObject({ status: 'cached', from: 'snapshot', snapshot: stage(cached.result, 'clone')!.snapshot });
+      expect(verdict(building.result), id).toEqual(verdict(scratch.result));
+      expect(verdict(cached.result), id).toEqual(verdict(scratch.result));
+    }
+    expect(await listHarnessContainers()).toEqual([]);
+  }, 900_000);
+
+  it('starts from a snapshot that holds no patch, no test run and no link to the mount', async () => {
+    const task = (await loadTaskSet({})).find((t) => t.task_id === 'demo-statskit')!;
+    const first = await runTask(task, { cfg: withSnapshots(), patch: patchFor(task, { kind: 'task' }) });
+    expect(first.result.status).toBe('passed');
+    const prep = await prepare(task, cfg, null);
+    const snap = (await openSnapshot(task, prep, withSnapshots(), () => {}))!;
+    expect(snap.hit).not.toBeNull();
+    const runId = `snapcheck-${process.pid}`;
+    try {
+      const env = await startContainer(fromSnapshot(prep, snap.hit!, cfg.workdir), { cfg, timeouts: cfg.timeouts, runId, runDir: null });
+      const check = await execIn(env.container, ['bash', '-c', [
+        'set -ex', '! grep -q " /mnt/src " /proc/mounts', 'test -z "$(ls -A /mnt/src 2>/dev/null)"', // no mount, nothing there 'test ! -e .git/objects/info/alternates',
+        'git -c safe.directory=* fsck --no-dangling >/dev/null 2>&1', 'git -c safe.directory=* diff --quiet HEAD', // no patch
+        'test -z "$(find . -name __pycache__ -path "*tests*")"', // no test run
+        'python3 -c "import statskit"', 'echo CLEAN'].join('\n')], { timeoutS: 60, backstopS: 5, logs: cfg.logs, logFile: null, cwd: cfg.workdir });
+      expect(check.output, `exit ${check.exitCode} ${check.clientError}`).toContain('CLEAN');
+    } finally {
+      await stopContainer(runId);
+    }
+    const [listed] = (await listSnapshots(cfg.snapshots)).filter((s) => s.key === snap.key);
+    expect(listed!.labels).toMatchObject({ [SNAPSHOT_LABELS.repo]: 'fixture:statskit', [SNAPSHOT_LABELS.commit]: first.result.head, [SNAPSHOT_LABELS.task]: 'demo-statskit', [SNAPSHOT_LABELS.base]: prep.image.id });
+    expect(listed!.labels['swe-harness.run']).toBe('');
+  });
+
+  it.each([
+    ['fails', 'pip install --no-index --no-deps --no-build-isolation -q -e . && exit 3', undefined],
+    ['times out', 'sleep 30', 1],
+  ])('never keeps an install that %s', async (_what, install, limit) => {
+    const task = { ...(await loadTaskSet({})).find((t) => t.task_id === 'statskit-passing')!, install };
+    const before = (await listSnapshots(cfg.snapshots)).length;
+    const r = await runTask(task, { cfg: withSnapshots(), timeouts: limit ? { install: limit } : {} });
+    expect(r.result.status).toBe(limit ? 'timeout' : 'error');
+    expect((await listSnapshots(cfg.snapshots)).length).toBe(before);
+  });
+
+  it('does not use a snapshot whose base image changed', async () => {
+    const base = `${REPO}-base:x`;
+    const harness = await resolveImage(null);
+    expect(spawnSync('docker', ['tag', harness.name, base]).status).toBe(0);
+    const task = { ...(await loadTaskSet({})).find((t) => t.task_id === 'statskit-passing')!, image: base };
+    await runTask(task, { cfg: withSnapshots() });
+    clearImageCache();
+    expect(stage((await runTask(task, { cfg: withSnapshots() })).result, 'clone')?.status).toBe('cached');
+    // The same name, another image: built FROM the old one with one more label.
+    const built = spawnSync('docker', ['build', '-q', '-t', base, '-'], { input: `FROM ${harness.name}\nLABEL snapshot-test=${Date.now()}\n` });
+    expect(built.status, String(built.stderr)).toBe(0);
+    clearImageCache();
+    expect(stage((await runTask(task, { cfg: withSnapshots() })).result, 'clone')?.status).toBe('ok');
+    const newId = (await resolveImage(base)).id;
+    expect((await listSnapshots(cfg.snapshots)).filter((s) => s.labels[SNAPSHOT_LABELS.base] === newId)).toHaveLength(1);
+  });
+
+  it('installs once for a batch of predictions for one instance with 2 workers', async () => {
+    const fresh = withSnapshots({ repo: `${REPO}-batch` });
+    const [inst] = await loadTaskSet({ instancesFile: path.join(ROOT, 'tasks', 'instances.jsonl') });
+    const gold = patchFor(inst!, { kind: 'task' })!;
+    const items = [0, 1, 2, 3].map((i) => ({ task: inst!, patch: { ...gold, source: `prediction ${i}` } }));
+    await runBatch(items, { cfg: { ...fresh, runsDir: path.join(tmp, 'batch') }, workers: 2, image: null, timeouts: {}, redoExisting: true, signal: new AbortController().signal, progress: () => {} });
+    const results = fs.readdirSync(path.join(tmp, 'batch')).filter((d) => fs.existsSync(path.join(tmp, 'batch', d, 'result.json')))
+      .map((d) => JSON.parse(fs.readFileSync(path.join(tmp, 'batch', d, 'result.json'), 'utf8')) as RunResult);
+    expect(results).toHaveLength(4);
+    expect(results.filter((r) => r.status === 'passed')).toHaveLength(4);
+    expect(results.filter((r) => stage(r, 'install')?.status === 'ok')).toHaveLength(1);
+    expect(results.filter((r) => stage(r, 'install')?.status === 'cached')).toHaveLength(3);
+    for (const s of await listSnapshots(fresh.snapshots)) spawnSync('docker', ['image', 'rm', '-f', s.name]);
+  }, 300_000);
+
+  it('evicts the least recently used snapshots over the cap, the newest last', async () => {
+    const s = withSnapshots({ repo: `${REPO}-lru` }).snapshots;
+    const tasks = (await loadTaskSet({})).filter((t) => t.task_id === 'statskit-passing' || t.task_id === 'demo-frametools');
+    for (const t of tasks) await runTask(t, { cfg: { ...cfg, snapshots: s } });
+    const listed = await listSnapshots(s);
+    expect(listed).toHaveLength(2);
+    const newest = listed[1]!;
+    const gone = await evictSnapshots({ ...s, capBytes: newest.bytes }, newest.key);
+    expect(gone.map((g) => g.key)).toEqual([listed[0]!.key]);
+    expect((await listSnapshots(s)).map((x) => x.key)).toEqual([newest.key]);
+    for (const x of await listSnapshots(s)) spawnSync('docker', ['image', 'rm', '-f', x.name]);
+  }, 300_000);
+});
