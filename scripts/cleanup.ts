@@ -8,26 +8,31 @@
 import { main, parseFlags, stringFlag } from './lib/cli/flags.js';
 import { DEFAULT_CONFIG, RUN_LABEL, SNAPSHOT_LABELS } from './lib/core/config.js';
 import { listSnapshots, removeSnapshot } from './lib/engine/snapshots.js';
-import { describeHarnessContainers, listHarnessContainers, removeContainer } from './lib/engine/docker.js';
+import { defaultEngine, describeHarnessContainers, listHarnessContainers, removeContainer, useEngine } from './lib/engine/docker.js';
 import { HarnessError } from './lib/core/errors.js';
 
-const USAGE = `usage: npx tsx scripts/cleanup.ts [--run RUN_ID] [--all] [--dry-run]
-       npx tsx scripts/cleanup.ts --snapshots [--stale] [--dry-run]
+const USAGE = `usage: npx tsx scripts/cleanup.ts [--engine NAME|URL] [--run RUN_ID] [--all] [--dry-run]
+       npx tsx scripts/cleanup.ts [--engine NAME|URL] --snapshots [--stale] [--dry-run]
 
 Removes containers labelled ${RUN_LABEL} whose harness process is gone (crashed,
 killed). --all also removes those of live runs; --run ID only that run's.
 --snapshots: lists the snapshot images (${DEFAULT_CONFIG.snapshots.repo}:<key>, label ${SNAPSHOT_LABELS.key})
 with their size, last use, repository and commit, and removes them; --stale only
 those whose base image is gone or was rebuilt (never used again); --dry-run only lists.
+--engine NAME|URL: on that engine (a docker context name, a host URL such as
+unix:///path.sock, tcp://host:2376, ssh://user@host, or podman); default: as the docker client
+(DOCKER_HOST, DOCKER_CONTEXT), else this machine's engine.
 Exit codes: 0 done, 2 bad option, 3 Docker engine not reachable or a removal failed.`;
 
 await main(async () => {
-  const args = parseFlags(process.argv.slice(2), { string: ['run'], boolean: ['help', 'dry-run', 'all', 'snapshots', 'stale'], alias: { h: 'help' } });
+  const args = parseFlags(process.argv.slice(2), { string: ['run', 'engine'], boolean: ['help', 'dry-run', 'all', 'snapshots', 'stale'], alias: { h: 'help' } });
   if (args.help) {
     process.stdout.write(`${USAGE}\n`);
     return 0;
   }
   if (args._.length) throw new HarnessError('usage', `unexpected argument "${args._[0]}" (see --help)`);
+  await useEngine(stringFlag(args, 'engine'));
+  const on = defaultEngine().label === 'local' ? '' : ` on engine ${defaultEngine().label}`;
   if (args.snapshots) return snapshots(Boolean(args.stale), Boolean(args['dry-run']));
   if (args.stale) throw new HarnessError('usage', '--stale goes with --snapshots');
   const run = stringFlag(args, 'run');
@@ -38,14 +43,14 @@ await main(async () => {
   const doomed = chosen.filter((c) => !spared.includes(c));
   if (args['dry-run']) {
     for (const c of doomed) process.stdout.write(`${c.id} ${c.runId}\n`);
-    process.stderr.write(`${doomed.length} container(s) would be removed${spared.length ? `; ${spared.length} of live runs spared` : ''}\n`);
+    process.stderr.write(`${doomed.length} container(s) would be removed${on}${spared.length ? `; ${spared.length} of live runs spared` : ''}\n`);
     return 0;
   }
   await Promise.all(doomed.map((c) => removeContainer(c.id)));
   const left = new Set(await listHarnessContainers());
   const failed = doomed.filter((c) => left.has(c.id));
   process.stderr.write(
-    `removed ${doomed.length - failed.length} container(s)${spared.length ? `; spared ${spared.length} of live runs (--all removes them too)` : ''}` +
+    `removed ${doomed.length - failed.length} container(s)${on}${spared.length ? `; spared ${spared.length} of live runs (--all removes them too)` : ''}` +
       `${failed.length ? `; ${failed.length} could not be removed` : ''}\n`,
   );
   return failed.length ? 3 : 0;

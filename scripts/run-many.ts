@@ -4,11 +4,12 @@
  */
 import path from 'node:path';
 import type minimist from 'minimist';
-import { abortOnSignals, intFlag, main, parseFlags, stringFlag } from './lib/cli/flags.js';
-import { checkDirPath, configFlags, patchModeFlags, patchOrError, PREBUILT_USAGE, RUN_BOOLEAN_FLAGS, RUN_FLAG_DEFAULTS, RUN_STRING_FLAGS, SNAPSHOT_USAGE, stageTimeoutsFlags, taskSetFlags } from './lib/cli/run-flags.js';
+import { abortOnSignals, intFlag, listFlag, main, parseFlags, stringFlag } from './lib/cli/flags.js';
+import { checkDirPath, configFlags, ENGINE_USAGE, engineFlag, patchModeFlags, patchOrError, PREBUILT_USAGE, RUN_BOOLEAN_FLAGS, RUN_FLAG_DEFAULTS, RUN_STRING_FLAGS, SNAPSHOT_USAGE, stageTimeoutsFlags, taskSetFlags } from './lib/cli/run-flags.js';
 import type { HarnessConfig, StageTimeouts } from './lib/core/config.js';
 import { errorMessage, HarnessError } from './lib/core/errors.js';
-import { runBatch, summaryTable, writeSummary, type BatchItem, type BatchOptions, type BatchSummary } from './lib/batch/batch.js';
+import { runBatch, summaryTable, writeSummary, type BatchItem, type BatchOptions, type BatchSummary, type EngineSlots } from './lib/batch/batch.js';
+import { engineFor, useEngine } from './lib/engine/docker.js';
 import { agentOptionsFromArgs, AGENT_BOOLEAN_FLAGS, AGENT_STRING_FLAGS } from './lib/cli/agent-options.js';
 import { batchRunReport, reportPredictions, runIdFor, writeRunReport } from './lib/batch/run-report.js';
 import { loadTaskSet, type PatchMode } from './lib/task/taskset.js';
@@ -41,6 +42,13 @@ Running:
                          (default: the runs dir's name)
   --json                 print the summary JSON on stdout
   -h, --help
+${ENGINE_USAGE}
+  --engine NAME|URL=N    several engines at once (repeatable): N runs at a time on each, e.g.
+                         --engine build-server=16 --engine tcp://vm1:2376=8. The local engine
+                         (the default one above) is among them with --workers slots unless
+                         named: --engine local=N gives it N, --engine local=0 leaves it out.
+                         An engine that does not answer, or goes away mid-run, hands its tasks
+                         to the others (its lost runs stay as \`error\` results naming it)
 ${PREBUILT_USAGE}
 ${SNAPSHOT_USAGE}
 
@@ -55,9 +63,39 @@ const FLAGS = {
   boolean: [...RUN_BOOLEAN_FLAGS, 'redo-existing', ...AGENT_BOOLEAN_FLAGS],
   alias: { h: 'help' },
   default: { 'tool-calls': true, ...RUN_FLAG_DEFAULTS },
+  // Several engines at once: --engine A=8 --engine B=16.
+  repeatable: ['engine'],
 };
 
 type Args = minimist.ParsedArgs;
+
+/**
+ * `--engine SPEC=N` (repeatable; also several `--engine SPEC`, each with --workers
+ * slots): the engines of a batch over several, the local (default) engine among
+ * them with --workers slots unless `local=N` names it (`local=0` leaves it out).
+ * One `--engine SPEC` without `=N`, or none: null, the one engine of the process (engineFlag).
+ * @throws HarnessError('usage') for an engine named twice, an unknown context, or no slot at all.
+ */
+async function engineSlotsFlag(args: Args, workers: number): Promise<EngineSlots[] | null> {
+  const specs = listFlag(args, 'engine', { nonEmpty: true });
+  if (specs.length <= 1 && !specs.some((s) => /=\d+$/.test(s))) {
+    await engineFlag(args);
+    return null;
+  }
+  const local = await useEngine(null);
+  const slots: EngineSlots[] = [];
+  for (const spec of specs) {
+    const m = /^(.+)=(\d+)$/.exec(spec);
+    const name = m ? m[1]! : spec;
+    const engine = name === 'local' ? local : await engineFor(name);
+    if (slots.some((s) => s.engine.label === engine.label)) throw new HarnessError('usage', `--engine: engine ${engine.label} is named twice`);
+    slots.push({ engine, slots: m ? Number(m[2]) : workers });
+  }
+  if (!slots.some((s) => s.engine.label === local.label)) slots.unshift({ engine: local, slots: workers });
+  const used = slots.filter((s) => s.slots > 0);
+  if (used.length === 0) throw new HarnessError('usage', '--engine: every engine has 0 slots');
+  return used;
+}
 
 /** Python-style slice bounds. */
 export function parseSlice(spec: string, n: number): [number, number] {
@@ -146,12 +184,13 @@ await main(async () => {
     return 0;
   }
   if (args._.length) throw new HarnessError('usage', `unexpected argument "${args._[0]}" (see --help)`);
+  const workers = intFlag(args, 'workers', 1);
+  const engines = await engineSlotsFlag(args, workers);
   const tasks = await selectTasks(args);
   const mode = await patchModeFlags(args, { stdin: false });
   const items = batchItems(tasks, mode);
   const timeouts = stageTimeoutsFlags(args);
   const cfg = configFlags(args);
-  const workers = intFlag(args, 'workers', 1);
   const image = stringFlag(args, 'image');
   const { predsFile: agentPredsFile, ...agent } = await agentRunner(args, image, timeouts, cfg.runsDir);
   // A bad --run-id or an unwritable --summary is bad input: refused before anything runs.
@@ -167,6 +206,7 @@ await main(async () => {
     timeouts,
     ...agent,
     redoExisting: Boolean(args['redo-existing']),
+    ...(engines ? { engines } : {}),
     signal: controller.signal,
     progress: progressLine,
   });

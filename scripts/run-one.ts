@@ -5,7 +5,7 @@
 import path from 'node:path';
 import type minimist from 'minimist';
 import { abortOnSignals, listFlag, parseFlags, stringFlag, main } from './lib/cli/flags.js';
-import { configFlags, patchModeFlags, PREBUILT_USAGE, RUN_BOOLEAN_FLAGS, RUN_FLAG_DEFAULTS, RUN_STRING_FLAGS, SNAPSHOT_USAGE, stageTimeoutsFlags, taskSetFlags } from './lib/cli/run-flags.js';
+import { configFlags, ENGINE_USAGE, engineFlag, patchModeFlags, PREBUILT_USAGE, RUN_BOOLEAN_FLAGS, RUN_FLAG_DEFAULTS, RUN_STRING_FLAGS, SNAPSHOT_USAGE, stageTimeoutsFlags, taskSetFlags } from './lib/cli/run-flags.js';
 import { DEFAULT_CONFIG, type HarnessConfig } from './lib/core/config.js';
 import { HarnessError } from './lib/core/errors.js';
 import { recordBadInput, runTask, type RunOptions } from './lib/run/run-task.js';
@@ -45,6 +45,7 @@ Run:
   --json                print the result JSON on stdout
   --quiet               no progress lines on stderr
   -h, --help            this text
+${ENGINE_USAGE}
 ${PREBUILT_USAGE}
 ${SNAPSHOT_USAGE}
 
@@ -165,6 +166,7 @@ await main(async () => {
     return 0;
   }
   if (args._.length) throw new HarnessError('usage', `unexpected argument "${args._[0]}" (see --help)`);
+  await engineFlag(args);
   const task = await taskFromArgs(args);
   const cfg = configFlags(args);
   const plan = await planOrRecord(args, task, cfg);

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Make a Docker engine available, or say exactly what the user must do; also
-# Debian's chromium, which the report page's browser tests drive.
+# Debian's chromium, which the report page's browser tests drive, and podman
+# (--engine podman and its tests; SETUP_SKIP_PODMAN=1 leaves it out).
 # Why a shell script: it must run before `npm ci` on a bare machine, and it
 # needs apt/dockerd, which are shell territory anyway.
 # Exit codes: 0 engine answers, 1 could not provide one (message says why).
@@ -29,6 +30,15 @@ if [ "${SETUP_SKIP_CHROMIUM:-0}" != 1 ] && ! command -v chromium >/dev/null 2>&1
     apt_install chromium || log "could not install chromium (the report page's browser tests will fail)"
   else
     log "no chromium: install Debian's chromium (apt-get install chromium) for the report page's browser tests"
+  fi
+fi
+
+# podman, with the init its --init needs and what rootless podman needs: tests/integration/podman.test.ts runs the harness on it (--engine podman).
+if [ "${SETUP_SKIP_PODMAN:-0}" != 1 ] && ! { command -v podman >/dev/null 2>&1 && [ -x /usr/libexec/podman/catatonit ]; }; then
+  if can_apt; then
+    apt_install podman catatonit uidmap slirp4netns fuse-overlayfs || log "could not install podman (the podman tests will be skipped)"
+  else
+    log "no podman: install Debian's podman and catatonit (apt-get install podman catatonit) for --engine podman and its tests"
   fi
 fi
 

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_CONFIG, ROOT, type HarnessConfig } from '../../scripts/lib/core/config.js';
+import { DEFAULT_CONFIG, OWNER_LABELS, ROOT, type HarnessConfig } from '../../scripts/lib/core/config.js';
 import { docker, listHarnessContainers } from '../../scripts/lib/engine/docker.js';
 import { ensureFixture } from '../../scripts/lib/source/fixtures.js';
 import { runTask } from '../../scripts/lib/run/run-task.js';
@@ -230,9 +230,10 @@ describe('timeouts, network and hostile tests', () => {
   it('reports a container that vanishes mid-run as an error, not as failing tests', async () => {
     const running = runTask(probes({ tests: ['tests/test_sleep.py'] }), { cfg, timeouts: { test: 60 } });
     let ids: string[] = [];
+    // Only this process's containers: another harness on the same engine (a second test run) is left alone.
     for (let i = 0; i < 100 && ids.length === 0; i++) {
       await new Promise((r) => setTimeout(r, 100));
-      ids = await listHarnessContainers();
+      ids = (await docker(['ps', '-q', '--filter', `label=${OWNER_LABELS.pid}=${process.pid}`])).stdout.split('\n').filter(Boolean);
     }
     await new Promise((r) => setTimeout(r, 1500)); // let clone finish and pytest start
     await docker(['rm', '-f', ...ids]);

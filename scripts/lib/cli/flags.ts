@@ -13,6 +13,8 @@ export interface FlagSpec {
   boolean?: string[];
   alias?: Record<string, string>;
   default?: Record<string, unknown>;
+  /** String flags this script also takes several times, besides the ones every script does (REPEATABLE). */
+  repeatable?: string[];
 }
 
 /** `--workers -1` → `--workers=-1`: minimist would read a negative number as a flag of its own. */
@@ -56,7 +58,7 @@ export function parseFlags(rawArgv: string[], spec: FlagSpec): minimist.ParsedAr
   if (unknown.length) throw new HarnessError('usage', `unknown option ${unknown[0]} (see --help)`);
   for (const name of known) {
     const v = args[name];
-    if (Array.isArray(v) && (spec.string ?? []).includes(name) && !REPEATABLE.has(name)) {
+    if (Array.isArray(v) && (spec.string ?? []).includes(name) && !REPEATABLE.has(name) && !spec.repeatable?.includes(name)) {
       throw new HarnessError('usage', `--${name} given more than once`);
     }
   }

@@ -11,13 +11,33 @@ import { patchFor, predictionsMode, readPatchFile, type PatchMode, type TaskSetO
 import { checkTemplate, type PrebuiltMode } from '../task/prebuilt.js';
 import type { PatchInput, Task } from '../core/types.js';
 import { listFlag, repoPathsFlag, secondsFlag, stringFlag } from './flags.js';
+import { useEngine } from '../engine/docker.js';
+import type { Engine } from '../engine/engine.js';
 
 /** The flags both scripts take, for their FLAGS specs. */
 export const RUN_STRING_FLAGS = ['tasks', 'instances', 'specs', 'predictions', 'patch', 'image', 'repo-cache', 'repo-path',
-  'clone-timeout', 'install-timeout', 'test-timeout', 'runs-dir', 'image-template', 'pull-timeout', 'snapshot-cap'];
+  'clone-timeout', 'install-timeout', 'test-timeout', 'runs-dir', 'image-template', 'pull-timeout', 'snapshot-cap', 'engine'];
 export const RUN_BOOLEAN_FLAGS = ['gold', 'task-patch', 'json', 'help', 'prebuilt', 'snapshot', 'refresh-snapshot'];
 /** Defaults both scripts give minimist (a boolean flag without one reads false when absent). */
 export const RUN_FLAG_DEFAULTS = { snapshot: true };
+
+/** The --help lines of --engine, the same in run-one, run-many and cleanup. */
+export const ENGINE_USAGE = `Engine:
+  --engine NAME|URL      the Docker engine to run on: a docker context name or a host URL
+                         (unix:///path.sock, tcp://host:2376, ssh://user@host); default: as the docker
+                         client (DOCKER_HOST, DOCKER_CONTEXT, docker context use), else this machine's.
+                         Another engine gets the repository over its API (no bind mount) and the
+                         image streamed from here when it lacks it. podman: this machine's podman
+                         (its CLI, root or rootless), the same way; no snapshots there`;
+
+/**
+ * \`--engine NAME|URL\`, else DOCKER_HOST / DOCKER_CONTEXT: the engine every run
+ * and image call of this process goes to (its label is recorded in each result).
+ * @throws HarnessError('usage') for an unknown context.
+ */
+export function engineFlag(args: minimist.ParsedArgs): Promise<Engine> {
+  return useEngine(stringFlag(args, 'engine'));
+}
 
 /** The --help lines of the snapshot flags, the same in run-one and run-many. */
 export const SNAPSHOT_USAGE = `Snapshots (the installed environment kept as a local image, reused by later runs with the same key):

@@ -33,7 +33,7 @@ export interface LoggedRun {
 export async function runLogged(
   file: string,
   args: string[],
-  options: { inputFile?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number; signal?: AbortSignal },
+  options: { inputFile?: string; env?: NodeJS.ProcessEnv; extendEnv?: boolean; timeoutMs?: number; signal?: AbortSignal },
   log: (line: string) => void,
   show: (line: string) => boolean = () => true,
 ): Promise<LoggedRun> {

@@ -5,6 +5,41 @@
 import { spawn } from 'node:child_process';
 import { HarnessError, firstLine } from '../core/errors.js';
 
+/**
+ * Which engine a docker client call goes to: a host URL (`DOCKER_HOST`:
+ * unix://, tcp://, ssh://) or a docker context name; neither: the client's own
+ * default (DOCKER_HOST / DOCKER_CONTEXT of this process, else its current context).
+ */
+export interface DockerTarget {
+  host?: string | null;
+  context?: string | null;
+  /** Drop DOCKER_HOST and DOCKER_CONTEXT from the client's environment (the machine's own engine). */
+  stripEnv?: boolean;
+  /** The client program: `docker` (default) or `podman`, whose CLI speaks Docker's. */
+  binary?: 'docker' | 'podman';
+}
+
+/** The client program a target is reached with. */
+export function clientBinary(target?: DockerTarget): string {
+  return target?.binary ?? 'docker';
+}
+
+/** The client's argv for a target: a context is the global `--context` flag. */
+export function clientArgv(args: string[], target?: DockerTarget): string[] {
+  return target?.context ? ['--context', target.context, ...args] : args;
+}
+
+/** The client's environment for a target (undefined: this process's own). */
+export function clientEnv(target?: DockerTarget): NodeJS.ProcessEnv | undefined {
+  if (!target || (!target.host && !target.context && !target.stripEnv)) return undefined;
+  const env = { ...process.env };
+  // A host or a context named for this engine wins over what the process was started with.
+  delete env.DOCKER_HOST;
+  delete env.DOCKER_CONTEXT;
+  if (target.host) env.DOCKER_HOST = target.host;
+  return env;
+}
+
 export interface DockerResult {
   exitCode: number | null;
   stdout: string;
@@ -12,13 +47,14 @@ export interface DockerResult {
 }
 
 /** Signs in the client's stderr that the engine itself is unreachable (not the command failing). */
-export const ENGINE_DOWN = /Cannot connect to the Docker daemon|Is the docker daemon running|error during connect|permission denied while trying to connect/i;
+export const ENGINE_DOWN = /Cannot connect to the Docker daemon|Is the docker daemon running|error during connect|permission denied while trying to connect|Cannot connect to Podman/i;
 
-/** The docker client saying the container itself is gone or stopped. */
-export const CONTAINER_GONE = /No such container|is not running|container .* is restarting|cannot exec in a stopped/i;
+/** The docker (or podman) client saying the container itself is gone or stopped. */
+export const CONTAINER_GONE = /No such container|is not running|container .* is restarting|cannot exec in a stopped|container state improper/i;
 
 /** The one message for an engine that does not answer (detail: what the client said). */
-export function engineError(detail: string): HarnessError {
+export function engineError(detail: string, engine?: string): HarnessError {
+  if (engine) return new HarnessError('engine', `Docker engine not reachable at ${engine} (${firstLine(detail)})`);
   return new HarnessError('engine', `Docker engine not reachable (${firstLine(detail)}); run: npm run setup`);
 }
 
@@ -34,11 +70,14 @@ function spawnError(err: NodeJS.ErrnoException): HarnessError {
  * time limit killed it.
  * @throws HarnessError('engine') when the engine does not answer; other failures are returned for the caller to judge.
  */
-export function docker(args: string[], opts: { input?: string | Uint8Array; timeoutMs?: number } = {}): Promise<DockerResult> {
+export function docker(
+  args: string[],
+  opts: { input?: string | Uint8Array; timeoutMs?: number; target?: DockerTarget; engineName?: string } = {},
+): Promise<DockerResult> {
   const p = new Promise<DockerResult>((resolve, reject) => {
     let child;
     try {
-      child = spawn('docker', args, { stdio: ['pipe', 'pipe', 'pipe'] });
+      child = spawn(clientBinary(opts.target), clientArgv(args, opts.target), { stdio: ['pipe', 'pipe', 'pipe'], env: clientEnv(opts.target) });
     } catch (err) {
       reject(new HarnessError('engine', `cannot start the docker client: ${String(err)}`));
       return;
@@ -55,7 +94,7 @@ export function docker(args: string[], opts: { input?: string | Uint8Array; time
     child.on('close', (code) => {
       if (timer) clearTimeout(timer);
       const stderr = Buffer.concat(errOut).toString('utf8');
-      if (code !== 0 && ENGINE_DOWN.test(stderr)) return reject(engineError(stderr));
+      if (code !== 0 && ENGINE_DOWN.test(stderr)) return reject(engineError(stderr, opts.engineName));
       resolve({ exitCode: code, stdout: Buffer.concat(out).toString('utf8'), stderr });
     });
     child.stdin.on('error', () => {}); // the client may exit before reading all input
@@ -83,8 +122,8 @@ export const QUICK_TIMEOUT_S = 30;
  * A docker call that should answer at once: a timeout means the engine hangs.
  * @throws HarnessError('engine') when it does not answer.
  */
-export async function quickDocker(args: string[], timeoutS = QUICK_TIMEOUT_S): Promise<DockerResult> {
-  const r = await docker(args, { timeoutMs: timeoutS * 1000 });
-  if (r.exitCode === null) throw engineError(`docker ${args[0]} did not answer within ${timeoutS} s`);
+export async function quickDocker(args: string[], timeoutS = QUICK_TIMEOUT_S, target?: DockerTarget, engineName?: string): Promise<DockerResult> {
+  const r = await docker(args, { timeoutMs: timeoutS * 1000, target, engineName });
+  if (r.exitCode === null) throw engineError(`docker ${args[0]} did not answer within ${timeoutS} s`, engineName);
   return r;
 }

@@ -5,7 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import type { Container, ExecOptions, ExecResult } from './engine.js';
-import { CONTAINER_GONE, ENGINE_DOWN, traced } from './docker-client.js';
+import { CONTAINER_GONE, ENGINE_DOWN, clientArgv, clientBinary, clientEnv, traced, type DockerTarget } from './docker-client.js';
 import { CappedOutput } from './output.js';
 
 /** How the client process ended. */
@@ -29,9 +29,9 @@ function execArgs(c: Container, argv: string[], opts: ExecOptions): string[] {
 }
 
 /** Run the client, feeding stdout to the sink; SIGKILL it at the backstop or on abort. */
-function runClient(args: string[], sink: CappedOutput, opts: ExecOptions): Promise<ClientEnd> {
+function runClient(args: string[], sink: CappedOutput, opts: ExecOptions, target?: DockerTarget): Promise<ClientEnd> {
   return new Promise((resolve) => {
-    const child = spawn('docker', args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(clientBinary(target), clientArgv(args, target), { stdio: ['pipe', 'pipe', 'pipe'], env: clientEnv(target) });
     const clientErr: Buffer[] = [];
     const end = { backstopFired: false, interrupted: false, spawnFailed: false };
     let settled = false;
@@ -81,6 +81,15 @@ function lostReason(end: ClientEnd, clientError: string | null): string | null {
   return clientError && (CONTAINER_GONE.test(clientError) || ENGINE_DOWN.test(clientError)) ? clientError : null;
 }
 
+/** How the exec reaches its engine, and how to tell that the engine went away. */
+export interface ExecClient {
+  target?: DockerTarget;
+  /** The engine as messages name it (undefined: the local one, named as before). */
+  engineName?: string;
+  /** Null when the engine answers, else why not: asked when the client failed in a way that may be the engine's. */
+  probe?: () => Promise<string | null>;
+}
+
 /**
  * Run argv inside the container with a hard time limit. After a timeout,
  * `killAll` ends whatever escaped timeout's process group (setsid, daemons).
@@ -90,14 +99,23 @@ export async function dockerExec(
   argv: string[],
   opts: ExecOptions,
   killAll: (c: Container) => Promise<void>,
+  client: ExecClient = {},
 ): Promise<ExecResult> {
   const started = performance.now();
   const sink = new CappedOutput(opts.logFile, opts.logs.maxLogBytes, opts.logs.tailWindowBytes);
-  const end = await traced(['exec', argv.slice(0, 2).join(' ').slice(0, 30)], runClient(execArgs(c, argv, opts), sink, opts));
+  const end = await traced(['exec', argv.slice(0, 2).join(' ').slice(0, 30)], runClient(execArgs(c, argv, opts), sink, opts, client.target));
   const durationS = (performance.now() - started) / 1000;
   const timedOut = isTimeout(end, durationS, opts.timeoutS);
   if (timedOut && !end.interrupted) await killAll(c);
   const clientError = end.stderr && end.code !== 0 ? end.stderr.split('\n')[0]! : null;
+  let lost = lostReason(end, clientError);
+  // The client complained, or the command was killed before its limit: when the engine
+  // itself no longer answers, that is what happened (never a verdict on the code).
+  if (client.probe && !end.interrupted && !timedOut && (clientError !== null || end.code === 137 || end.code === null || end.code === 255)) {
+    const down = await client.probe();
+    if (down) lost = down;
+  }
+  if (lost && client.engineName && !lost.includes(client.engineName)) lost = `engine ${client.engineName}: ${lost}`;
   const truncated = sink.truncated;
   sink.close(timedOut ? `killed after ${opts.timeoutS}s time limit` : end.interrupted ? 'interrupted' : undefined);
   return {
@@ -110,6 +128,6 @@ export async function dockerExec(
     bytes: sink.bytes,
     truncated,
     clientError,
-    lost: lostReason(end, clientError),
+    lost,
   };
 }

@@ -115,8 +115,14 @@ export interface ImportSpec {
 export type PullResult = { ok: true } | { ok: false; reason: string };
 
 export interface Engine {
-  /** Short name for messages ("docker"). */
+  /** Short name for messages: the client program ("docker", "podman"). */
   readonly name: string;
+  /** Which engine this is, as results record it: "local", a host URL or a docker context name. */
+  readonly label: string;
+  /** Whether the engine sees this machine's files, so a host path may be bind-mounted; false for any other engine. */
+  readonly sharesHostFiles: boolean;
+  /** Whether runs there keep and start from snapshots (commit); false on podman. */
+  readonly snapshots: boolean;
   /** @throws HarnessError('engine') unless the engine answers. */
   check(): Promise<void>;
 

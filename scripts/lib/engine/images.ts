@@ -5,8 +5,9 @@
  */
 import { DEFAULT_CONFIG, IMAGE_LABELS } from '../core/config.js';
 import { HarnessError } from '../core/errors.js';
-import { defaultEngine } from './docker.js';
-import type { ImageRecord } from './engine.js';
+import { defaultEngine, localEngine } from './docker.js';
+import type { Engine, ImageRecord } from './engine.js';
+import { streamImage } from './transfer.js';
 
 export type ImageFlavour = 'registry' | 'offline';
 
@@ -46,8 +47,8 @@ export function toInfo(rec: ImageRecord, built = false): ImageInfo {
 }
 
 /** Tagged images carrying the harness flavour label, newest first. */
-export async function listHarnessImages(): Promise<ImageInfo[]> {
-  const records = await defaultEngine().listImages(IMAGE_LABELS.flavour);
+export async function listHarnessImages(engine: Engine = defaultEngine()): Promise<ImageInfo[]> {
+  const records = await engine.listImages(IMAGE_LABELS.flavour);
   // RFC 3339 timestamps of one engine sort as strings.
   records.sort((a, b) => (a.created < b.created ? 1 : a.created > b.created ? -1 : 0));
   // Only the harness's own tags: an image built FROM one inherits its labels, and must
@@ -67,33 +68,83 @@ export function clearImageCache(): void {
  * preferred (registry) image if present, else the newest harness image.
  * Answers are cached per process; one or two engine calls on a miss.
  */
-export function resolveImage(requested: string | null): Promise<ImageInfo> {
-  const key = requested ?? '\0default';
+export function resolveImage(requested: string | null, engine: Engine = defaultEngine()): Promise<ImageInfo> {
+  const key = `${engine.label}\0${requested ?? '\0default'}`;
   let p = resolveCache.get(key);
   if (!p) {
-    p = requested !== null ? resolveRequested(requested) : resolveDefault();
+    p = requested !== null ? resolveRequested(requested, engine) : resolveDefault(engine);
     resolveCache.set(key, p);
     p.catch(() => resolveCache.delete(key));
   }
   return p;
 }
 
-async function resolveRequested(name: string): Promise<ImageInfo> {
+async function resolveRequested(name: string, engine: Engine): Promise<ImageInfo> {
   if (!name.trim()) throw new HarnessError('image', 'empty image name');
-  const rec = await defaultEngine().inspectImage(name);
+  const rec = await engine.inspectImage(name);
   if (!rec) throw new HarnessError('image', `image "${name}" not found; build it with npm run build-image`);
   return toInfo(rec);
 }
 
-async function resolveDefault(): Promise<ImageInfo> {
+async function resolveDefault(engine: Engine): Promise<ImageInfo> {
   const preferred = DEFAULT_CONFIG.preferredImage;
-  const images = await listHarnessImages();
+  const images = await listHarnessImages(engine);
   const pick = images.find((i) => i.name === preferred) ?? images.find((i) => i.flavour === 'offline') ?? images[0];
   if (pick) return pick;
   // An unlabelled image under the preferred name (e.g. tagged by hand) still counts.
-  const rec = await defaultEngine().inspectImage(preferred);
+  const rec = await engine.inspectImage(preferred);
   if (rec) return toInfo(rec);
   throw new HarnessError('image', 'no harness image; run npm run build-image');
+}
+
+/**
+ * The image a run on the default engine uses, as its cache key names it: on
+ * this machine's engine, where images are built (it is streamed to a remote
+ * engine before the run: imageOnEngine); an image only the remote engine has
+ * is taken from there.
+ */
+export async function resolveRunImage(requested: string | null): Promise<ImageInfo> {
+  const engine = defaultEngine();
+  if (engine.sharesHostFiles) return resolveImage(requested, engine);
+  try {
+    return await resolveImage(requested, localEngine());
+  } catch (err) {
+    if (err instanceof HarnessError && (err.code === 'image' || err.code === 'engine')) return resolveImage(requested, engine);
+    throw err;
+  }
+}
+
+const streams = new Map<string, Promise<ImageInfo>>();
+
+/**
+ * `info` (resolved on this machine's engine) present on `engine`: when that
+ * engine lacks it, or holds another build under its name, it is streamed there
+ * from this machine (docker save | docker load) — once per engine and image
+ * however many runs ask, its progress lines going to `log`.
+ * @throws HarnessError('engine') naming the engine when it went away, ('image') when the stream failed.
+ */
+export function imageOnEngine(info: ImageInfo, engine: Engine, opts: { timeoutS: number; log?: (line: string) => void; signal?: AbortSignal }): Promise<ImageInfo> {
+  const key = `${engine.label}\0${info.name}\0${info.id}`;
+  let p = streams.get(key);
+  if (!p) {
+    p = presentOrStreamed(info, engine, opts);
+    streams.set(key, p);
+    p.catch(() => streams.delete(key));
+  }
+  return p;
+}
+
+async function presentOrStreamed(info: ImageInfo, engine: Engine, opts: { timeoutS: number; log?: (line: string) => void; signal?: AbortSignal }): Promise<ImageInfo> {
+  const there = await engine.inspectImage(info.name);
+  if (there && (!info.id || there.id === info.id)) return { ...toInfo(there), built: info.built };
+  const from = localEngine();
+  if (from === engine) throw new HarnessError('image', `image "${info.name}" is not on engine ${engine.label}`);
+  const log = opts.log ?? (() => {});
+  log(`[image] ${info.name} is ${there ? 'another build' : 'missing'} on engine ${engine.label}: streaming it from the local engine (docker save | ${engine.name} load, at most ${opts.timeoutS} s)`);
+  await streamImage(info.name, from, engine, { timeoutS: opts.timeoutS, log, signal: opts.signal });
+  const rec = await engine.inspectImage(info.name);
+  if (!rec) throw new HarnessError('image', `image ${info.name} was streamed to engine ${engine.label} but is not there`);
+  return toInfo(rec);
 }
 
 /** Existing tagged image of a flavour built from this recipe, if any. */
@@ -105,20 +156,22 @@ export async function findBuilt(flavour: ImageFlavour, recipe: string): Promise<
 const pulls = new Map<string, Promise<ImageInfo>>();
 
 /**
- * A prebuilt image by name: the local one, else pulled — once per image per
+ * A prebuilt image by name on the default engine: there already, else pulled — once per image and engine per
  * process however many runs ask for it (a failed pull is not tried again), within `timeoutS`, its progress lines
  * going to `log` as they come.
  * @throws HarnessError('image') naming the image when it is not here and cannot be pulled.
  */
 export function ensureImage(name: string, opts: { timeoutS: number; log?: (line: string) => void; signal?: AbortSignal }): Promise<ImageInfo> {
-  let p = pulls.get(name);
+  // Per engine: runs on several engines at once each need the image where they run.
+  const key = `${defaultEngine().label}\0${name}`;
+  let p = pulls.get(key);
   if (!p) {
     p = presentOrPulled(name, opts);
-    pulls.set(name, p);
+    pulls.set(key, p);
     // A pull that failed fails the same way for the rest of a batch: kept, so N runs do not wait
     // out N pulls; an engine that did not answer is asked again.
     p.catch((err) => {
-      if (!(err instanceof HarnessError && err.code === 'image')) pulls.delete(name);
+      if (!(err instanceof HarnessError && err.code === 'image')) pulls.delete(key);
     });
   }
   return p;

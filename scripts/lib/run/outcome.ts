@@ -12,6 +12,7 @@ import type { HarnessConfig } from '../core/config.js';
 import { EXIT_CODES, HarnessError, errorMessage } from '../core/errors.js';
 import type { PatchInput, Task, TestSummary } from '../core/types.js';
 import { durationS, sha256 } from '../core/values.js';
+import { defaultEngine } from '../engine/docker.js';
 import { isInstanceTask, type InstanceTask } from '../task/instances.js';
 import { LOG_PARSERS, gradeWithParser, type LogParser } from '../testing/parsers/index.js';
 import { countsLine } from '../testing/runner.js';
@@ -74,6 +75,7 @@ export function recordEmptyPrediction(task: Task, cfg: HarnessConfig, patch: Pat
     status: 'failed',
     error: `empty patch: the prediction (${patch.source}) has no model_patch; not run, as SWE-bench (its run report counts it in empty_patch_ids)`,
     patch: { source: patch.source, sha256: sha256(''), bytes: 0, files: [], applied_with: null },
+    engine: undefined, // nothing runs: no engine
     ...(cacheKey ? { cache_key: cacheKey } : {}),
   });
   return rec.finish();
@@ -99,7 +101,8 @@ export class RunRecorder {
     private readonly o: RecorderOptions,
     extra: Partial<RunResult> = {},
   ) {
-    this.result = { ...blankResult(task), ...extra };
+    // The engine the run goes to (README, "Results"): named even when it fails to start there.
+    this.result = { ...blankResult(task), engine: defaultEngine().label, ...extra };
     this.inst = isInstanceTask(task) ? task : null;
   }
 

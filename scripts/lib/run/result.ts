@@ -50,6 +50,8 @@ export interface RunResult {
   /** Commit actually checked out. */
   head: string | null;
   image: ImageRecord | null;
+  /** The engine the run went to: "local" (this machine's), a host URL or a docker context name. Absent in results of older versions. */
+  engine?: string;
   patch: PatchRecord | null;
   stages: StageRecord[];
   /** Tests before the patch (only when a patch was given). */
@@ -89,6 +91,7 @@ export function ordered(r: RunResult): RunResult {
     error: r.error,
     head: r.head,
     image: r.image,
+    ...(r.engine !== undefined ? { engine: r.engine } : {}),
     patch: r.patch,
     stages: r.stages,
     before: r.before,

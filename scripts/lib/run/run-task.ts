@@ -1,8 +1,9 @@
 /**
- * One run of one task, end to end, as a short sequence of stages: container →
- * clone → install → (tests before → apply patch) → (test patch) → tests →
- * result.json. Whatever happens — failure, timeout, bad input, Ctrl-C — a
- * result file is written and the container is removed.
+ * One run of one task, end to end, as a short sequence of steps: the patch
+ * checked → a container → the repository in (cloned and installed, restored
+ * from a snapshot, or already in a prebuilt image) → (tests before → apply
+ * patch) → (test patch) → tests → result.json. Whatever happens — failure,
+ * timeout, bad input, Ctrl-C — a result file is written and the container removed.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -10,17 +11,18 @@ import type { HarnessConfig, StageTimeouts } from '../core/config.js';
 import type { PatchInput, Task } from '../core/types.js';
 import { patchBytes } from '../core/diff.js';
 import { sha256 } from '../core/values.js';
-import { disconnectNetwork } from '../engine/docker.js';
-import { resolveImage } from '../engine/images.js';
+import { disconnectNetwork, onEngine } from '../engine/docker.js';
+import type { Engine } from '../engine/engine.js';
+import { resolveRunImage } from '../engine/images.js';
 import type { InstanceTask } from '../task/instances.js';
 import { inEnv, runnerForTask, type TestRunner, type TestSelection } from '../testing/runner.js';
 import { applyPatch } from './apply.js';
 import { hasEvalScript, runEvalScript } from './eval-script.js';
-import { checkPatch } from './guardrails.js';
+import { checkPatch, type PatchCheck } from './guardrails.js';
 import { cacheKey, effectiveTimeouts, newRunId } from './keys.js';
 import { RunRecorder, type RunOutcome } from './outcome.js';
 import type { PatchRecord } from './result.js';
-import { prepare, preparePrebuilt, startContainer, stopContainer } from './sandbox.js';
+import { prepare, preparePrebuilt, startContainer, stopContainer, type Prepared } from './sandbox.js';
 import { cachedStages, fromSnapshot, openSnapshot, type SnapshotSession } from './snapshot.js';
 import { checkoutInImage, clone, install, installedInImage, runTests, type StageEnv } from './stages.js';
 
@@ -39,9 +41,20 @@ export interface RunOptions {
   before?: boolean;
   /** Progress lines (stage outcomes) for the terminal. */
   log?: (line: string) => void;
+  /**
+   * The engine this run goes to — its image, snapshot, container and the
+   * container's removal — whatever the process's default engine is (run-many
+   * over several engines); default: the default engine.
+   */
+  engine?: Engine;
 }
 
-export async function runTask(task: Task, opts: RunOptions): Promise<RunOutcome> {
+export function runTask(task: Task, opts: RunOptions): Promise<RunOutcome> {
+  return opts.engine ? onEngine(opts.engine, () => runHere(task, opts)) : runHere(task, opts);
+}
+
+/** One run on the default engine (the run's own, inside onEngine). */
+async function runHere(task: Task, opts: RunOptions): Promise<RunOutcome> {
   const { cfg } = opts;
   const log = opts.log ?? (() => {});
   const runId = newRunId(task.task_id);
@@ -49,61 +62,21 @@ export async function runTask(task: Task, opts: RunOptions): Promise<RunOutcome>
   fs.mkdirSync(runDir, { recursive: true });
   const timeouts = effectiveTimeouts(cfg, task, opts.timeouts);
   const rec = new RunRecorder(task, { runDir, signal: opts.signal, log });
-  const { result, inst } = rec;
-  let containerRequested = false;
-  let snap: SnapshotSession | null = null;
+  const { inst } = rec;
+  const run: OpenRun = { runId, snap: null, containerRequested: false };
 
   try {
-    if (opts.patch) {
-      result.patch = recordPatch(opts.patch, runDir, cfg);
-      const patchRecord = result.patch;
-      // Guardrails first: a patch we refuse costs no container at all.
-      const check = checkPatch(opts.patch.text, cfg.patch);
-      if (!check.ok) {
-        result.status = 'patch_rejected';
-        result.error = `patch rejected: ${check.reason}`;
-        log(`[apply_patch] rejected — ${check.reason}`);
-        // Keyed like any run, so run-many does not try the same patch again.
-        const image = await resolveImage(opts.image ?? task.image ?? null);
-        result.cache_key = cacheKey(task, image, patchRecord.sha256, timeouts);
-        return rec.finish();
-      }
-    }
-
+    if (opts.patch && !(await candidateAccepted(task, opts, rec, timeouts))) return rec.finish();
     // SWE-Factory / R2E-Gym rows: their image and eval script replace clone, install, test patch and test command.
     if (hasEvalScript(task)) return await runEvalScript(task, { ...opts, log, timeouts, runId, runDir, rec });
 
-    // Prebuilt instance image: the repository is already there, installed (no clone, no install).
-    const layout = inst?.prebuilt ?? null;
-    const prep = layout
-      ? await preparePrebuilt(opts.image ?? task.image ?? '', layout.workdir, cfg, log, opts.signal)
-      : await prepare(task, cfg, opts.image ?? null, log, opts.signal);
-    result.image = { name: prep.image.name, python: prep.image.python, flavour: prep.image.flavour };
-    log(layout ? `image ${prep.image.name} (prebuilt: repository in ${layout.workdir})` : `image ${prep.image.name} (python ${prep.image.python}, ${prep.image.flavour})`);
-    // The installed environment of an earlier run with the same key, or the claim to keep this one's.
-    snap = layout ? null : await openSnapshot(task, prep, cfg, log);
-    containerRequested = true;
-    const env = await startContainer(snap?.hit ? fromSnapshot(prep, snap.hit, cfg.workdir) : prep, { cfg: layout ? { ...cfg, workdir: layout.workdir } : cfg, timeouts, runId, runDir, signal: opts.signal, vars: inst?.env });
-    result.cache_key = cacheKey(task, prep.image, result.patch?.sha256 ?? null, timeouts);
-
-    if (layout) {
-      if (!(await fromImage(env, rec, task.ref, timeouts.clone, log))) return rec.finish();
-    } else if (snap?.hit) {
-      result.head = snap.hit.head;
-      for (const cached of cachedStages(snap.hit, Boolean(task.install))) rec.stage(cached);
-    } else {
-      const cloned = await clone(env, prep.cloneSource, task.ref, timeouts.clone);
-      result.head = cloned.head;
-      if (!rec.stage(cloned)) return rec.finish();
-      if (task.install && !rec.stage(await install(env, task.install, timeouts.install))) return rec.finish();
-      // Kept before any patch or test touches the container.
-      await snap?.save(env, cloned.head);
-    }
+    const { env, prep } = await openContainer(task, opts, rec, run, timeouts);
+    if (!(await repositoryIn(task, { env, prep, log }, rec, run, timeouts))) return rec.finish();
     // From here on the code under test runs: no network, whatever the task is.
     await disconnectNetwork(env.container);
 
     const selection: TestSelection = { k: task.pytest_k, tests: task.tests, command: inst?.test_cmd ?? null };
-    const runner = inEnv(runnerForTask(task), layout?.env_prelude ?? null);
+    const runner = inEnv(runnerForTask(task), inst?.prebuilt?.env_prelude ?? null);
     if (opts.patch && !(await beforeAndPatch(env, rec, opts.patch, { selection, runner }, opts.before ?? !inst))) return rec.finish();
     // As SWE-bench: the test files go back to the base commit, then the test patch goes on.
     if (inst?.test_patch && !(await applyTestPatch(env, rec, inst))) return rec.finish();
@@ -114,10 +87,86 @@ export async function runTask(task: Task, opts: RunOptions): Promise<RunOutcome>
   } catch (err) {
     return rec.fail(err);
   } finally {
+    await run.snap?.release();
     // Removal by name also catches a container whose `docker run` raced a Ctrl-C.
-    await snap?.release();
-    if (containerRequested) await stopContainer(runId);
+    if (run.containerRequested) await stopContainer(runId);
   }
+}
+
+/** What the run holds that its end must give back. */
+interface OpenRun {
+  runId: string;
+  snap: SnapshotSession | null;
+  containerRequested: boolean;
+}
+
+/**
+ * The candidate patch recorded (patch.diff, hash) and checked by the
+ * guardrails: a patch we refuse costs no container at all, and is keyed like
+ * any run so run-many does not try it again. False when refused.
+ */
+async function candidateAccepted(task: Task, opts: RunOptions, rec: RunRecorder, timeouts: StageTimeouts): Promise<boolean> {
+  const patch = opts.patch!;
+  const { record, check } = recordPatch(patch, rec.resultFile, opts.cfg);
+  rec.result.patch = record;
+  if (check.ok) return true;
+  rec.result.status = 'patch_rejected';
+  rec.result.error = `patch rejected: ${check.reason}`;
+  opts.log?.(`[apply_patch] rejected — ${check.reason}`);
+  const image = await resolveRunImage(opts.image ?? task.image ?? null);
+  rec.result.cache_key = cacheKey(task, image, record.sha256, timeouts);
+  return false;
+}
+
+/**
+ * The image and the run's container: a prebuilt instance image (repository
+ * inside), else the harness image — started from the installed snapshot of an
+ * earlier run with the same key when there is one.
+ */
+async function openContainer(task: Task, opts: RunOptions, rec: RunRecorder, run: OpenRun, timeouts: StageTimeouts): Promise<{ env: StageEnv; prep: Prepared }> {
+  const { cfg } = opts;
+  const log = opts.log ?? (() => {});
+  const layout = rec.inst?.prebuilt ?? null;
+  const prep = layout
+    ? await preparePrebuilt(opts.image ?? task.image ?? '', layout.workdir, cfg, log, opts.signal)
+    : await prepare(task, cfg, opts.image ?? null, log, opts.signal);
+  rec.result.image = { name: prep.image.name, python: prep.image.python, flavour: prep.image.flavour };
+  log(layout ? `image ${prep.image.name} (prebuilt: repository in ${layout.workdir})` : `image ${prep.image.name} (python ${prep.image.python}, ${prep.image.flavour})`);
+  run.snap = layout ? null : await openSnapshot(task, prep, cfg, log);
+  run.containerRequested = true;
+  const from = run.snap?.hit ? fromSnapshot(prep, run.snap.hit, cfg.workdir) : prep;
+  const env = await startContainer(from, {
+    cfg: layout ? { ...cfg, workdir: layout.workdir } : cfg, timeouts, runId: run.runId, runDir: path.dirname(rec.resultFile), signal: opts.signal, vars: rec.inst?.env, log,
+  });
+  rec.result.cache_key = cacheKey(task, prep.image, rec.result.patch?.sha256 ?? null, timeouts);
+  return { env, prep };
+}
+
+/**
+ * The repository, installed, in the container — one of three ways: already
+ * in a prebuilt image (checked, reset to base_commit), restored with the
+ * snapshot (clone and install recorded as cached), or cloned and installed
+ * (and then kept as a snapshot, before any patch or test touches it).
+ */
+async function repositoryIn(
+  task: Task,
+  { env, prep, log }: { env: StageEnv; prep: Prepared; log: (line: string) => void },
+  rec: RunRecorder,
+  run: OpenRun,
+  timeouts: StageTimeouts,
+): Promise<boolean> {
+  if (rec.inst?.prebuilt) return fromImage(env, rec, task.ref, timeouts.clone, log);
+  const hit = run.snap?.hit;
+  if (hit) {
+    rec.result.head = hit.head;
+    return cachedStages(hit, Boolean(task.install)).every((cached) => rec.stage(cached));
+  }
+  const cloned = await clone(env, prep.cloneSource, task.ref, timeouts.clone);
+  rec.result.head = cloned.head;
+  if (!rec.stage(cloned)) return false;
+  if (task.install && !rec.stage(await install(env, task.install, timeouts.install))) return false;
+  await run.snap?.save(env, cloned.head);
+  return true;
 }
 
 /** Clone and install as they come with a prebuilt image: the repository checked (or reset) to base_commit, the install skipped. */
@@ -129,8 +178,9 @@ async function fromImage(env: StageEnv, rec: RunRecorder, base: string, timeoutS
   return rec.stage(installedInImage());
 }
 
-/** The patch as recorded in result.json (and kept as patch.diff), before any check. */
-function recordPatch(patch: PatchInput, runDir: string, cfg: HarnessConfig): PatchRecord {
+/** The patch as recorded in result.json (and kept as patch.diff beside `resultFile`), with the guardrails' verdict. */
+function recordPatch(patch: PatchInput, resultFile: string, cfg: HarnessConfig): { record: PatchRecord; check: PatchCheck } {
+  const runDir = path.dirname(resultFile);
   // Byte for byte as given: a Latin-1 line stays Latin-1 in patch.diff, its hash and the repository.
   const bytes = patchBytes(patch.text, patch.encoding);
   // A patch larger than a log is one the guardrails refuse anyway: keep its head, as logs are kept.
@@ -138,13 +188,8 @@ function recordPatch(patch: PatchInput, runDir: string, cfg: HarnessConfig): Pat
   const note = kept.length < bytes.length ? `\n[swe-harness: patch capped at ${kept.length} bytes; ${bytes.length - kept.length} more bytes not stored]\n` : '';
   fs.writeFileSync(path.join(runDir, 'patch.diff'), Buffer.concat([kept, Buffer.from(note)]));
   const check = checkPatch(patch.text, cfg.patch);
-  return {
-    source: patch.source,
-    sha256: sha256(bytes),
-    bytes: bytes.length,
-    files: check.ok ? check.files : [],
-    applied_with: null,
-  };
+  const record = { source: patch.source, sha256: sha256(bytes), bytes: bytes.length, files: check.ok ? check.files : [], applied_with: null };
+  return { record, check };
 }
 
 /**

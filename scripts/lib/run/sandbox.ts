@@ -1,22 +1,25 @@
 /**
  * The container a task runs in, shared by run-one and the agent: resolve the
  * image and the repository, start a labelled, limited container with the
- * repository mounted (local) or the network on (remote), and remove it.
+ * repository mounted (local, on this machine's engine), copied in over the
+ * engine's API (local, on any other engine: no host path is ever mounted
+ * there) or the network on (remote), and remove it.
  */
 import type { HarnessConfig, StageTimeouts } from '../core/config.js';
-import { createContainer, containerName, removeContainer } from '../engine/docker.js';
-import { ensureImage, resolveImage, type ImageInfo } from '../engine/images.js';
+import { createContainer, containerName, defaultEngine, removeContainer } from '../engine/docker.js';
+import { ensureImage, imageOnEngine, resolveRunImage, type ImageInfo } from '../engine/images.js';
 import { resolveRepo, type RepoSource } from '../source/repo.js';
-import { SOURCE_MOUNT } from '../source/clone.js';
+import { SOURCE_COPY, SOURCE_MOUNT, gitDirOf } from '../source/clone.js';
 import type { ImageSource } from '../source/in-image.js';
 import type { StageEnv } from './stages.js';
 import type { Task } from '../core/types.js';
+import type { Container } from '../engine/engine.js';
 
 export interface Prepared {
   image: ImageInfo;
   /** Where the repository comes from; `image`: it is already in the (prebuilt) image. */
   source: RepoSource | ImageSource;
-  /** What the clone stage clones from, inside the container. */
+  /** What the clone stage clones from, inside the container: a URL, SOURCE_MOUNT (bind mount) or SOURCE_COPY (sent in). */
   cloneSource: string;
   /** Remote clone or an install that asked for it: the container starts on the bridge network. */
   network: boolean;
@@ -33,8 +36,12 @@ export async function prepare(
   log?: (line: string) => void,
   signal?: AbortSignal,
 ): Promise<Prepared> {
+  const engine = defaultEngine();
   const [image, source] = await Promise.all([
-    resolveImage(requestedImage ?? task.image ?? null),
+    resolveRunImage(requestedImage ?? task.image ?? null).then((info) =>
+      // An engine elsewhere gets the image from here when it lacks it.
+      engine.sharesHostFiles ? info : imageOnEngine(info, engine, { timeoutS: cfg.pullTimeoutSeconds, log, signal }),
+    ),
     resolveRepo(task.repo, {
       reposDir: cfg.reposDir,
       repoCache: cfg.repoCache,
@@ -48,7 +55,7 @@ export async function prepare(
   return {
     image,
     source,
-    cloneSource: source.kind === 'local' ? SOURCE_MOUNT : source.url,
+    cloneSource: source.kind === 'local' ? (engine.sharesHostFiles ? SOURCE_MOUNT : SOURCE_COPY) : source.url,
     network: source.kind === 'remote' || task.install_network,
   };
 }
@@ -77,7 +84,7 @@ export async function preparePrebuilt(
  */
 export async function startContainer(
   prep: Prepared,
-  opts: { cfg: HarnessConfig; timeouts: StageTimeouts; runId: string; runDir: string | null; signal?: AbortSignal; vars?: Record<string, string>; extraTtlS?: number },
+  opts: { cfg: HarnessConfig; timeouts: StageTimeouts; runId: string; runDir: string | null; signal?: AbortSignal; vars?: Record<string, string>; extraTtlS?: number; log?: (line: string) => void },
 ): Promise<StageEnv> {
   const ttlSeconds = Math.max(opts.cfg.container.ttlSeconds, minimumTtl(opts.timeouts) + Math.ceil(opts.extraTtlS ?? 0));
   const cfg: HarnessConfig = { ...opts.cfg, timeouts: opts.timeouts, container: { ...opts.cfg.container, ttlSeconds } };
@@ -86,9 +93,23 @@ export async function startContainer(
     runId: opts.runId,
     limits: cfg.container,
     network: prep.network,
-    mounts: prep.source.kind === 'local' ? [{ host: prep.source.hostPath, container: SOURCE_MOUNT }] : [],
+    // A bind mount only on this machine's own engine (another engine refuses one: it cannot see the path).
+    mounts: prep.source.kind === 'local' && prep.cloneSource === SOURCE_MOUNT ? [{ host: prep.source.hostPath, container: SOURCE_MOUNT }] : [],
   });
+  if (prep.source.kind === 'local' && prep.cloneSource === SOURCE_COPY) await sendRepository(container, prep.source.hostPath, opts.log);
   return { container, cfg, logDir: opts.runDir, signal: opts.signal, vars: opts.vars };
+}
+
+/**
+ * A local repository into a container on an engine that cannot see it: its git
+ * directory goes in over the engine's API (`docker cp`, a tar stream), to
+ * SOURCE_COPY, which the clone stage clones from and removes.
+ * @throws HarnessError when the copy fails (an infrastructure error, not a verdict).
+ */
+async function sendRepository(container: Container, hostPath: string, log?: (line: string) => void): Promise<void> {
+  const started = performance.now();
+  await container.engine.copyIn(container, gitDirOf(hostPath), SOURCE_COPY);
+  log?.(`[send] repository copied to engine ${container.engine.label} (${((performance.now() - started) / 1000).toFixed(2)}s)`);
 }
 
 /**

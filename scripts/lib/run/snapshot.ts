@@ -15,7 +15,7 @@ import type { StageRecord, Task } from '../core/types.js';
 import { sha256, sortKeys } from '../core/values.js';
 import { defaultEngine } from '../engine/docker.js';
 import { commitSnapshot, evictSnapshots, findSnapshot, snapshotName, touchSnapshot } from '../engine/snapshots.js';
-import { detachObjectsArgv } from '../source/clone.js';
+import { SOURCE_COPY, detachObjectsArgv } from '../source/clone.js';
 import { resolveCommit } from '../source/repo.js';
 import { isInstanceTask } from '../task/instances.js';
 import type { Prepared } from './sandbox.js';
@@ -33,11 +33,13 @@ export interface SnapshotKeyFields {
   install: string | null;
   env: Record<string, string>;
   installNetwork: boolean;
-  /** How the repository came in (local mount or remote fetch) and where it lies. */
-  source: 'local' | 'remote';
+  /** How the repository came in (local mount, a copy sent to an engine elsewhere, or remote fetch) and where it lies. */
+  source: 'local' | 'copy' | 'remote';
   workdir: string;
   /** Instance-only fields of the environment spec. */
   spec: Record<string, unknown>;
+  /** The engine it lives on, for any engine but this machine's (whose keys stay as they were): runs on several engines never share one. */
+  engine?: string;
 }
 
 /** The key: a hash of every field, stable under key order. */
@@ -79,6 +81,10 @@ export interface SnapshotSession {
 export async function openSnapshot(task: Task, prep: Prepared, cfg: HarnessConfig, log: (line: string) => void): Promise<SnapshotSession | null> {
   const s = cfg.snapshots;
   if (!s.enabled || prep.source.kind === 'image' || !prep.image.id) return null;
+  if (!defaultEngine().snapshots) {
+    log(`snapshot: not used (engine ${defaultEngine().label} keeps no snapshots)`);
+    return null;
+  }
   const commit = await resolveCommit(prep.source, task.ref);
   if (!commit) {
     log(`snapshot: not used (the commit of "${task.ref}" cannot be told before cloning)`);
@@ -92,9 +98,11 @@ export async function openSnapshot(task: Task, prep: Prepared, cfg: HarnessConfi
     install: task.install,
     env: inst?.env ?? {},
     installNetwork: task.install_network,
-    source: prep.source.kind,
+    // A copy sent to an engine elsewhere is keyed apart from a mount: its snapshots live on that engine.
+    source: prep.cloneSource === SOURCE_COPY ? 'copy' : prep.source.kind,
     workdir: cfg.workdir,
     spec: {},
+    ...(defaultEngine().sharesHostFiles ? {} : { engine: defaultEngine().label }),
   });
   const name = snapshotName(s, key);
 

@@ -1,18 +1,64 @@
 /**
  * How the clone stage puts a repository into the container: one script for a
  * local repository mounted read-only (a `--shared` clone, about a second even
- * for large ones) and for a remote URL (a shallow fetch of just the ref).
+ * for large ones), for one copied in over the engine's API (an engine that
+ * cannot see this machine's files), and for a remote URL (a shallow fetch of just the ref).
  */
+import fs from 'node:fs';
+import path from 'node:path';
+import { HarnessError } from '../core/errors.js';
 
 /** Where a local repository is mounted inside the container (read-only). */
 export const SOURCE_MOUNT = '/mnt/src';
 
+/**
+ * Where a local repository's git directory is copied into the container when
+ * the engine cannot see this machine's files (no bind mount). The clone
+ * consumes it: it is removed once cloned, so no snapshot carries it.
+ */
+export const SOURCE_COPY = '/swe-harness-src';
+
+/**
+ * The directory to copy in for a local repository: its git directory (a bare
+ * repository or mirror is one; a work tree's `.git`, or the common directory a
+ * `.git` file points to). The work tree's files are never sent: the clone checks out the commit.
+ * @throws HarnessError('usage') when no git directory is found.
+ */
+export function gitDirOf(repo: string): string {
+  const dotGit = path.join(repo, '.git');
+  let st: fs.Stats | null = null;
+  try {
+    st = fs.statSync(dotGit);
+  } catch {
+    /* bare, or not a repository */
+  }
+  if (st?.isDirectory()) return dotGit;
+  if (st?.isFile()) {
+    // A linked work tree or submodule: `gitdir: <dir>`, whose commondir holds the objects and refs.
+    const m = /^gitdir:\s*(.+)$/m.exec(fs.readFileSync(dotGit, 'utf8'));
+    if (m) {
+      const gitdir = path.resolve(repo, m[1]!.trim());
+      const common = path.join(gitdir, 'commondir');
+      return fs.existsSync(common) ? path.resolve(gitdir, fs.readFileSync(common, 'utf8').trim()) : gitdir;
+    }
+  }
+  if (fs.existsSync(path.join(repo, 'HEAD')) && fs.existsSync(path.join(repo, 'objects'))) return repo;
+  throw new HarnessError('usage', `"${repo}" has no git directory to send to the engine`);
+}
+
 // Arguments arrive as "$1".. so repo URLs and refs are never parsed by a shell.
 const CLONE_SCRIPT = String.raw`
 set -eu
-src="$1"; ref="$2"; dest="$3"
+src="$1"; ref="$2"; dest="$3"; consume=""
+if [ "$#" -ge 4 ]; then consume="$4"; fi
 rm -rf "$dest"
-if [ -d "$src" ]; then
+if [ -n "$consume" ]; then
+  # A copy sent in over the engine's API: a plain local clone (hard links, no
+  # alternates), then the copy goes, so nothing but the clone is left.
+  git -c safe.directory="*" clone -q --no-checkout "$src" "$dest"
+  rm -rf "$src"
+  cd "$dest"
+elif [ -d "$src" ]; then
   # --shared borrows the objects from the (read-only) mount instead of copying
   # them: a large mirror clones in about a second.
   git -c safe.directory="*" clone -q --shared --no-checkout "$src" "$dest"
@@ -45,9 +91,10 @@ git -c advice.detachedHead=false checkout -q --detach "$ref"
 echo "HEAD $(git rev-parse HEAD)"
 `;
 
-/** argv of the clone stage: clone `source` (a URL, or SOURCE_MOUNT) at `ref` into `dest`. */
+/** argv of the clone stage: clone `source` (a URL, SOURCE_MOUNT or SOURCE_COPY) at `ref` into `dest`. */
 export function cloneArgv(source: string, ref: string, dest: string): string[] {
-  return ['bash', '-c', CLONE_SCRIPT, 'clone', source, ref, dest];
+  const argv = ['bash', '-c', CLONE_SCRIPT, 'clone', source, ref, dest];
+  return source === SOURCE_COPY ? [...argv, 'consume'] : argv;
 }
 
 /** The commit the clone checked out, from the script's `HEAD <sha>` line. */
@@ -58,7 +105,7 @@ export function clonedHead(output: string): string | null {
 /** A clean one-line message when the clone failed because the ref does not exist, else null. */
 export function refNotFound(output: string, source: string, ref: string): string | null {
   if (!/pathspec|did not match|unknown revision|not a valid|couldn't find remote ref/i.test(output)) return null;
-  return `clone: ref "${ref}" not found in ${source === SOURCE_MOUNT ? 'the repository' : source}`;
+  return `clone: ref "${ref}" not found in ${source === SOURCE_MOUNT || source === SOURCE_COPY ? 'the repository' : source}`;
 }
 
 // A `--shared` clone borrows the mount's objects through objects/info/alternates:
