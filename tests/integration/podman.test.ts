@@ -12,6 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_CONFIG, OWNER_LABELS, ROOT, RUN_LABEL, SNAPSHOT_LABELS } from '../../scripts/lib/core/config.js';
+import { resultsIn, runScript } from '../support/scripts.js';
 
 const ROOT_USER = process.getuid?.() === 0;
 
@@ -23,28 +24,6 @@ function podman(args: string[], user?: string) {
 
 /** podman answers and can start a container here (its binary, its init, and the runtime's rlimits). */
 const PODMAN_OK = ROOT_USER && podman(['info', '--format', '{{.Version.Version}}']).status === 0;
-
-function script(name: string, args: string[], opts: { timeoutMs?: number; user?: string; env?: NodeJS.ProcessEnv } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const argv = ['--import', 'tsx', `scripts/${name}.ts`, ...args];
-    const child = opts.user
-      ? spawn('su', [opts.user, '-c', [process.execPath, ...argv].map((a) => `'${a}'`).join(' ')], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
-      : spawn(process.execPath, argv, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    const t = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 300_000);
-    child.on('close', (code) => {
-      clearTimeout(t);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
-
-function resultsIn(dir: string): Array<Record<string, unknown>> {
-  return fs.readdirSync(dir).filter((d) => fs.existsSync(path.join(dir, d, 'result.json'))).map((d) => JSON.parse(fs.readFileSync(path.join(dir, d, 'result.json'), 'utf8')));
-}
 
 const made: string[] = [];
 const runsDir = () => {
@@ -121,7 +100,7 @@ describe.skipIf(!PODMAN_OK)('--engine podman (as root)', () => {
     const dir = runsDir();
     const w = watch();
     // Snapshots on (the suite turns them off): podman keeps none, and says so.
-    const r = await script('run-one', ['--task-id', 'demo-statskit', '--task-patch', '--engine', 'podman', '--runs-dir', dir, '--json'], { env: { SWE_HARNESS_SNAPSHOTS: 'on' } });
+    const r = await runScript('run-one', ['--task-id', 'demo-statskit', '--task-patch', '--engine', 'podman', '--runs-dir', dir, '--json'], { env: { SWE_HARNESS_SNAPSHOTS: 'on' } });
     const seen = w.stop();
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ task_id: 'demo-statskit', status: 'passed', engine: 'podman' });
@@ -135,7 +114,7 @@ describe.skipIf(!PODMAN_OK)('--engine podman (as root)', () => {
 
   it('a hanging test: timeout, killed inside the container, no container left', async () => {
     const dir = runsDir();
-    const r = await script('run-one', ['--task-id', 'probe-sleep', '--test-timeout', '3', '--engine', 'podman', '--runs-dir', dir, '--json']);
+    const r = await runScript('run-one', ['--task-id', 'probe-sleep', '--test-timeout', '3', '--engine', 'podman', '--runs-dir', dir, '--json']);
     const result = JSON.parse(r.stdout) as { status: string; timeout_stage: string; duration_s: number; stages: Array<{ name: string; status: string; duration_s: number }> };
     expect(result, r.stderr).toMatchObject({ status: 'timeout', timeout_stage: 'tests_after', engine: 'podman' });
     expect(result.stages.find((s) => s.name === 'tests_after')!.duration_s).toBeLessThan(8);
@@ -145,7 +124,7 @@ describe.skipIf(!PODMAN_OK)('--engine podman (as root)', () => {
 
   it('runs a shipped instance with run-many --gold: resolved', async () => {
     const dir = runsDir();
-    const r = await script('run-many', ['--instances', 'tasks/instances.jsonl', '--filter', '^swe-harness__statskit-1$', '--gold', '--engine', 'podman', '--runs-dir', dir]);
+    const r = await runScript('run-many', ['--instances', 'tasks/instances.jsonl', '--filter', '^swe-harness__statskit-1$', '--gold', '--engine', 'podman', '--runs-dir', dir]);
     expect(r.code, r.stderr).toBe(0);
     expect(resultsIn(dir)[0]).toMatchObject({ task_id: 'swe-harness__statskit-1', status: 'passed', resolved: true, engine: 'podman' });
     expect(harnessContainers()).toBe('');
@@ -203,12 +182,12 @@ describe.skipIf(!PODMAN_OK)('--engine podman (as root)', () => {
       '--label', `${OWNER_LABELS.pid}=999999999`, '--label', `${OWNER_LABELS.host}=${os.hostname()}`, '--entrypoint', 'sleep', harnessImage(), '300']);
     expect(made.status, made.stderr).toBe(0);
     const id = made.stdout.trim().slice(0, 12);
-    const dry = await script('cleanup', ['--engine', 'podman', '--dry-run']);
+    const dry = await runScript('cleanup', ['--engine', 'podman', '--dry-run']);
     expect(dry.code, dry.stderr).toBe(0);
     expect(dry.stdout).toMatch(new RegExp(`^${id}\\w* leftover-podman$`, 'm'));
     expect(dry.stderr).toMatch(/1 container\(s\) would be removed on engine podman/);
-    expect((await script('cleanup', ['--dry-run'])).stdout).not.toMatch(/leftover-podman/);
-    const gone = await script('cleanup', ['--engine', 'podman']);
+    expect((await runScript('cleanup', ['--dry-run'])).stdout).not.toMatch(/leftover-podman/);
+    const gone = await runScript('cleanup', ['--engine', 'podman']);
     expect(gone.code, gone.stderr).toBe(0);
     expect(gone.stderr).toMatch(/removed 1 container\(s\) on engine podman/);
     expect(harnessContainers()).toBe('');
@@ -251,7 +230,7 @@ describe.skipIf(!PODMAN_OK)('--engine podman, rootless (a throwaway user)', () =
 
   it('runs a local repository there when podman enforces the limits, else refuses with the reason', async () => {
     const cgroups = podman(['info', '--format', '{{.Host.CgroupsVersion}}'], USER).stdout.trim();
-    const r = await script('run-one', ['--repo', path.join(home, 'statskit'), '--ref', 'HEAD', '--tests', 'tests/test_stats.py', '--engine', 'podman', '--runs-dir', path.join(home, 'runs'), '--json'], { user: USER });
+    const r = await runScript('run-one', ['--repo', path.join(home, 'statskit'), '--ref', 'HEAD', '--tests', 'tests/test_stats.py', '--engine', 'podman', '--runs-dir', path.join(home, 'runs'), '--json'], { user: USER });
     const result = JSON.parse(r.stdout) as Record<string, unknown>;
     if (cgroups === 'v1') {
       // Checked here: on cgroups v1 rootless podman starts containers without --memory/--pids-limit/--cpus.

@@ -13,6 +13,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, RUN_LABEL, OWNER_LABELS } from '../../scripts/lib/core/config.js';
 import { secondEngine } from '../support/second-engine.js';
+import { resultsIn, runScript } from '../support/scripts.js';
 
 const ROOT_USER = process.getuid?.() === 0;
 const engine2 = secondEngine(`swh-test-${process.pid}`);
@@ -63,24 +64,7 @@ function expectNoBindMounts(seen: Seen[]): void {
   }
 }
 
-function script(name: string, args: string[], timeoutMs = 300_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', `scripts/${name}.ts`, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    const t = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('close', (code) => {
-      clearTimeout(t);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
-
-function resultsIn(dir: string): Array<Record<string, unknown>> {
-  return fs.readdirSync(dir).filter((d) => fs.existsSync(path.join(dir, d, 'result.json'))).map((d) => JSON.parse(fs.readFileSync(path.join(dir, d, 'result.json'), 'utf8')));
-}
+const script = (name: string, args: string[], timeoutMs = 300_000) => runScript(name, args, { timeoutMs });
 
 const made: string[] = [];
 const runsDir = () => {

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ROOT } from '../../scripts/lib/core/config.js';
 import { listHarnessContainers } from '../../scripts/lib/engine/docker.js';
+import { resultsIn } from '../support/scripts.js';
 
 const runsDir = () => fs.mkdtempSync(path.join(os.tmpdir(), 'swe-harness-cli-'));
 
@@ -22,13 +23,6 @@ function runOne(args: string[], env: NodeJS.ProcessEnv = {}, input?: Buffer) {
     input,
   });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-function resultsIn(dir: string): Array<Record<string, unknown>> {
-  return fs
-    .readdirSync(dir)
-    .filter((d) => fs.existsSync(path.join(dir, d, 'result.json')))
-    .map((d) => JSON.parse(fs.readFileSync(path.join(dir, d, 'result.json'), 'utf8')));
 }
 
 describe('run-one command line', () => {
