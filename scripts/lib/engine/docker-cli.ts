@@ -32,14 +32,14 @@ import {
  * kills everything else. So killAll needs no new process in the container,
  * and works when a fork bomb has filled its pids limit.
  */
-const MAIN_SCRIPT =
+export const MAIN_SCRIPT =
   'trap "kill -9 -1; kill -9 -1" USR1; exec 3<> <(:); end=$((SECONDS + $1)); ' +
   'while [ "$SECONDS" -lt "$end" ]; do read -r -t "$((end - SECONDS))" -u 3; done';
-const KILL_ALL_SIGNAL = 'USR1';
+export const KILL_ALL_SIGNAL = 'USR1';
 /** The init and the main script: what is left once killAll is done. */
-const MAIN_PROCESSES = 2;
+export const MAIN_PROCESSES = 2;
 /** Scratch directories mounted as size-capped tmpfs (overlay2 on extfs cannot cap the writable layer). */
-const SCRATCH_DIRS = ['/tmp', '/var/tmp'];
+export const SCRATCH_DIRS = ['/tmp', '/var/tmp'];
 
 /** podman's warning when it cannot apply resource limits (rootless on cgroups v1). */
 const LIMITS_IGNORED = /Resource limits are not supported and ignored[^\n]*/;
@@ -172,7 +172,7 @@ export class DockerCli implements Engine {
     return { bin: clientBinary(this.target), argv: clientArgv(args, this.target), env: clientEnv(this.target) };
   }
 
-  private down(detail: string): HarnessError {
+  protected down(detail: string): HarnessError {
     return engineError(detail, this.engineName);
   }
 

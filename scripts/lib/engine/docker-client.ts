@@ -50,7 +50,7 @@ export interface DockerResult {
 export const ENGINE_DOWN = /Cannot connect to the Docker daemon|Is the docker daemon running|error during connect|permission denied while trying to connect|Cannot connect to Podman/i;
 
 /** The docker (or podman) client saying the container itself is gone or stopped. */
-export const CONTAINER_GONE = /No such container|is not running|container .* is restarting|cannot exec in a stopped|container state improper/i;
+export const CONTAINER_GONE = /No such container|No such exec instance|is not running|container .* is restarting|cannot exec in a stopped|container state improper/i;
 
 /** The one message for an engine that does not answer (detail: what the client said). */
 export function engineError(detail: string, engine?: string): HarnessError {

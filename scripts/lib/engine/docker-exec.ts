@@ -8,8 +8,8 @@ import type { Container, ExecOptions, ExecResult } from './engine.js';
 import { CONTAINER_GONE, ENGINE_DOWN, clientArgv, clientBinary, clientEnv, traced, type DockerTarget } from './docker-client.js';
 import { CappedOutput } from './output.js';
 
-/** How the client process ended. */
-interface ClientEnd {
+/** How the client (a CLI process, or an API connection) ended. */
+export interface ClientEnd {
   code: number | null;
   backstopFired: boolean;
   interrupted: boolean;
@@ -18,13 +18,18 @@ interface ClientEnd {
   stderr: string;
 }
 
-/** `docker exec` argv: `exec 2>&1` in a tiny sh merges the streams in order; "$@" passes argv untouched. */
+/** The command run in the container: `exec 2>&1` in a tiny sh merges the streams in order; "$@" passes argv untouched. */
+export function execCommand(argv: string[], timeoutS: number): string[] {
+  return ['timeout', '-s', 'KILL', String(timeoutS), 'sh', '-c', 'exec 2>&1; exec "$@"', 'sh', ...argv];
+}
+
+/** `docker exec` argv for the CLI. */
 function execArgs(c: Container, argv: string[], opts: ExecOptions): string[] {
   const args = ['exec', '-i'];
   if (opts.cwd) args.push('-w', opts.cwd);
   if (opts.user) args.push('-u', opts.user);
   for (const [k, v] of Object.entries(opts.env ?? {})) args.push('-e', `${k}=${v}`);
-  args.push(c.id, 'timeout', '-s', 'KILL', String(opts.timeoutS), 'sh', '-c', 'exec 2>&1; exec "$@"', 'sh', ...argv);
+  args.push(c.id, ...execCommand(argv, opts.timeoutS));
   return args;
 }
 
@@ -88,6 +93,8 @@ export interface ExecClient {
   engineName?: string;
   /** Null when the engine answers, else why not: asked when the client failed in a way that may be the engine's. */
   probe?: () => Promise<string | null>;
+  /** Runs the exec itself, feeding the sink (default: a CLI client process). */
+  transport?: (sink: CappedOutput) => Promise<ClientEnd>;
 }
 
 /**
@@ -103,7 +110,8 @@ export async function dockerExec(
 ): Promise<ExecResult> {
   const started = performance.now();
   const sink = new CappedOutput(opts.logFile, opts.logs.maxLogBytes, opts.logs.tailWindowBytes);
-  const end = await traced(['exec', argv.slice(0, 2).join(' ').slice(0, 30)], runClient(execArgs(c, argv, opts), sink, opts, client.target));
+  const running = client.transport ? client.transport(sink) : runClient(execArgs(c, argv, opts), sink, opts, client.target);
+  const end = await traced(['exec', argv.slice(0, 2).join(' ').slice(0, 30)], running);
   const durationS = (performance.now() - started) / 1000;
   const timedOut = isTimeout(end, durationS, opts.timeoutS);
   if (timedOut && !end.interrupted) await killAll(c);

@@ -9,17 +9,42 @@ import os from 'node:os';
 import path from 'node:path';
 import { HarnessError, firstLine } from '../core/errors.js';
 import { processAlive } from '../core/process.js';
-import { DockerCli } from './docker-cli.js';
+import { DockerApi, unixSocketOf } from './docker-api.js';
+import { DockerCli, type DockerCliOptions } from './docker-cli.js';
 import { docker } from './docker-client.js';
 import type { Container, CreateOptions, Engine, ExecOptions, ExecResult } from './engine.js';
 
 export { ENGINE_DOWN, docker, engineError, type DockerResult } from './docker-client.js';
 export { containerName, type Container, type CreateOptions, type ExecOptions, type ExecResult } from './engine.js';
 
-let current: Engine = new DockerCli();
-
 /** Endpoints of this machine's own engine: an engine there sees this machine's files. */
 const LOCAL_SOCKETS = new Set(['unix:///var/run/docker.sock', 'unix:///run/docker.sock']);
+/** Where the docker client finds this machine's engine when nothing says otherwise. */
+const DEFAULT_HOST = 'unix:///var/run/docker.sock';
+
+/**
+ * SWE_HARNESS_DOCKER_API=0: every call through the docker CLI, as before the
+ * API client (for comparing the two, or for a daemon the API client fails with).
+ */
+const API_OFF = process.env.SWE_HARNESS_DOCKER_API === '0';
+
+/**
+ * A docker engine: over its API when it listens on a unix socket (each call
+ * then costs no process), else through the docker CLI.
+ */
+function dockerEngine(host: string | null, opts: DockerCliOptions = {}): Engine {
+  const socket = host && !API_OFF ? unixSocketOf(host) : null;
+  return socket ? new DockerApi(socket, opts) : new DockerCli(opts);
+}
+
+/** The engine the docker client uses with no DOCKER_HOST, DOCKER_CONTEXT or chosen context: this machine's. */
+function machineEngine(): Engine {
+  const env = process.env;
+  const plain = !env.DOCKER_HOST && !(env.DOCKER_CONTEXT || configuredContext(env));
+  return plain ? dockerEngine(DEFAULT_HOST) : new DockerCli();
+}
+
+let current: Engine = machineEngine();
 
 /** A host URL (`unix://`, `tcp://`, `ssh://user@host`, ...) rather than a context name. */
 export function isHostUrl(spec: string): boolean {
@@ -29,7 +54,7 @@ export function isHostUrl(spec: string): boolean {
 /** The engine at a host URL (DOCKER_HOST's form). */
 export function hostEngine(url: string): Engine {
   const local = LOCAL_SOCKETS.has(url);
-  return new DockerCli({ target: { host: url }, label: local ? 'local' : url, sharesHostFiles: local });
+  return dockerEngine(url, { target: { host: url }, label: local ? 'local' : url, sharesHostFiles: local });
 }
 
 /**
@@ -81,7 +106,7 @@ export async function engineFromEnv(env: NodeJS.ProcessEnv = process.env): Promi
   if (env.DOCKER_HOST) return hostEngine(env.DOCKER_HOST);
   const ctx = env.DOCKER_CONTEXT || configuredContext(env);
   if (ctx && ctx !== 'default') return contextEngine(ctx);
-  return new DockerCli();
+  return dockerEngine(DEFAULT_HOST);
 }
 
 /** `--engine SPEC` when given, else what the environment says; it becomes the default engine. */
@@ -96,7 +121,7 @@ let local: Engine | null = null;
 /** This machine's own engine, whatever DOCKER_HOST or --engine say: where images are built and streamed from. */
 export function localEngine(): Engine {
   if (current.sharesHostFiles) return current;
-  local ??= new DockerCli({ target: { stripEnv: true, context: 'default' }, label: 'local', sharesHostFiles: true });
+  local ??= dockerEngine(DEFAULT_HOST, { target: { stripEnv: true, context: 'default' }, label: 'local', sharesHostFiles: true });
   return local;
 }
 

@@ -14,6 +14,7 @@
  * rebuild happens in a unique temporary directory beside the target and is
  * renamed into place, so concurrent callers never see a half-built repository.
  */
+import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import fs from 'node:fs/promises';
@@ -290,22 +291,28 @@ const GIT_CONFIG_ARGS = [
   '-c', 'gc.auto=0',
 ];
 
-async function git(cwd: string, args: string[], allowFail = false) {
-  // Loaded lazily: only a (re)build runs git, and run-one's start-up should not pay for execa.
-  const { execa } = await import('execa');
-  const res = await execa('git', [...GIT_CONFIG_ARGS, ...args], {
-    cwd,
-    env: gitEnv(),
-    extendEnv: false,
-    reject: false,
-    stdin: 'ignore',
-    timeout: 60_000,
+/**
+ * One git call. node's own execFile, not execa: every run checks its fixture's
+ * HEAD, and loading execa cost run-one ~80 ms of start-up.
+ */
+function git(cwd: string, args: string[], allowFail = false): Promise<{ exitCode: number; stdout: string }> {
+  return new Promise((resolve, reject) => {
+    const child = execFile(
+      'git',
+      [...GIT_CONFIG_ARGS, ...args],
+      { cwd, env: gitEnv(), timeout: 60_000, killSignal: 'SIGKILL', maxBuffer: 16 * 1024 * 1024 },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
+        if (!allowFail && code !== 0) {
+          const detail = (stderr || stdout || err?.message || '').toString().trim().split('\n')[0];
+          reject(new HarnessError('internal', `git ${args[0]} failed in ${cwd}: ${detail}`));
+          return;
+        }
+        resolve({ exitCode: code, stdout: String(stdout ?? '') });
+      },
+    );
+    child.stdin?.end();
   });
-  if (!allowFail && (res.exitCode !== 0 || res.failed)) {
-    const detail = (res.stderr || res.stdout || res.shortMessage || '').toString().trim().split('\n')[0];
-    throw new HarnessError('internal', `git ${args[0]} failed in ${cwd}: ${detail}`);
-  }
-  return { exitCode: res.exitCode ?? -1, stdout: String(res.stdout ?? '') };
 }
 
 /** Copy the sources into `dir`, make the one commit there, write the stamp; returns the commit id. */
