@@ -54,7 +54,8 @@ Sections (each alternates harness and plain runs; figures are medians, min–max
            bench/plain-instance.sh; checks the instance without the gold patch first
   snapshots  (issue #10) the same task as single: a first run (--refresh-snapshot: clone,
            install and the snapshot kept), a re-run with another patch from the snapshot (npx
-           and node --import tsx), the plain script; a batch of 4 predictions for one instance
+           and node --import tsx), both also with SWE_HARNESS_DOCKER_API=0 (every engine call
+           through the docker CLI), the plain script; a batch of 4 predictions for one instance
            with 2 workers (installs counted); the large section adds a re-run from its snapshot
 Then a table with every figure and the goals of issue #4 (harness overhead <= 15%
 over the plain script; large-repository validation < 30 s wall), PASS or MISS.
@@ -83,9 +84,9 @@ interface Timed {
 }
 
 /** Run a command from the project root and time it; an exit code outside `ok` is an error. */
-function timeCommand(cmd: string, args: string[], ok: number[] = [0]): Timed {
+function timeCommand(cmd: string, args: string[], ok: number[] = [0], env?: NodeJS.ProcessEnv): Timed {
   const t = performance.now();
-  const r = spawnSync(cmd, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 * 1024 * 1024 });
+  const r = spawnSync(cmd, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 * 1024 * 1024, ...(env ? { env: { ...process.env, ...env } } : {}) });
   const s = (performance.now() - t) / 1000;
   const stderr = r.stderr?.toString() ?? '';
   if (r.status === null || !ok.includes(r.status)) {
@@ -422,14 +423,18 @@ async function snapshotSection(tasks: Task[], taskId: string, runs: number, tmp:
   const other = path.join(tmp, 'other.patch');
   fs.copyFileSync(resolveTaskPatchPath(task)!, other);
   const cli = (extra: string[]) => ['tsx', 'scripts/run-one.ts', '--task-id', taskId, '--quiet', '--runs-dir', runsDir, ...extra];
+  // The same runs with every engine call through the docker CLI (as before the engine API client).
+  const viaCli = { SWE_HARNESS_DOCKER_API: '0' };
   const kinds = {
     first: () => timeCommand('npx', cli(['--task-patch', '--refresh-snapshot'])).s,
+    'first-cli': () => timeCommand('npx', cli(['--task-patch', '--refresh-snapshot']), [0], viaCli).s,
     rerun: () => timeCommand('npx', cli(['--patch', other])).s,
+    'rerun-cli': () => timeCommand('npx', cli(['--patch', other]), [0], viaCli).s,
     'rerun-node': () => timeCommand(process.execPath, ['--import', ...cli(['--patch', other])]).s,
     plain: () => timeCommand('bash', plain).s,
   } as const;
   type Kind = keyof typeof kinds;
-  const times: Record<Kind, number[]> = { first: [], rerun: [], 'rerun-node': [], plain: [] };
+  const times: Record<Kind, number[]> = { first: [], 'first-cli': [], rerun: [], 'rerun-cli': [], 'rerun-node': [], plain: [] };
   say(`\n== snapshots: ${taskId}; first run (--refresh-snapshot), re-run with another patch, plain script; warm-up...`);
   for (const k of Object.keys(kinds) as Kind[]) await kinds[k]();
   for (let i = 0; i < runs; i++) {
@@ -441,6 +446,8 @@ async function snapshotSection(tasks: Task[], taskId: string, runs: number, tmp:
     ratioRow(`snapshots: first run (npx) vs plain`, times.first, times.plain, FIRST_RUN_GOAL),
     ratioRow(`snapshots: re-run, another patch (npx) vs plain`, times.rerun, times.plain, RERUN_GOAL),
     { ...ratioRow(`snapshots: re-run (node --import tsx) vs plain`, times['rerun-node'], times.plain, RERUN_GOAL), goal: '(info)', verdict: undefined },
+    { ...ratioRow(`snapshots: first run, docker CLI only (SWE_HARNESS_DOCKER_API=0) vs plain`, times['first-cli'], times.plain, FIRST_RUN_GOAL), goal: '(info)', verdict: undefined },
+    { ...ratioRow(`snapshots: re-run, docker CLI only (SWE_HARNESS_DOCKER_API=0) vs plain`, times['rerun-cli'], times.plain, RERUN_GOAL), goal: '(info)', verdict: undefined },
   );
 
   // A batch of N predictions for one instance, 2 workers: one install, the rest from the snapshot.

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_CONFIG } from '../../scripts/lib/core/config.js';
 import { HarnessError } from '../../scripts/lib/core/errors.js';
-import { createBody, memoryBytes, StreamDemuxer, unixSocketOf } from '../../scripts/lib/engine/docker-api.js';
+import { createBody, memoryBytes, splitTag, StreamDemuxer, unixSocketOf } from '../../scripts/lib/engine/docker-api.js';
 import { runArgs } from '../../scripts/lib/engine/docker-cli.js';
 
 describe('memoryBytes', () => {
@@ -88,6 +88,10 @@ describe('createBody', () => {
     expect([...body.Entrypoint, ...body.Cmd].slice(1)).toEqual(args.slice(args.indexOf(opts.image) + 1));
   });
 
+  it('asks for no bind mount at all when there is none (an engine elsewhere shows Binds null)', () => {
+    expect((createBody({ ...opts, mounts: [] }) as { HostConfig: Record<string, unknown> }).HostConfig).not.toHaveProperty('Binds');
+  });
+
   it('joins the bridge only when the container needs the network', () => {
     expect((createBody({ ...opts, network: true }) as { HostConfig: { NetworkMode: string } }).HostConfig.NetworkMode).toBe('bridge');
   });
@@ -99,5 +103,14 @@ describe('unixSocketOf', () => {
     expect(unixSocketOf('tcp://10.0.0.2:2376')).toBeNull();
     expect(unixSocketOf('ssh://me@host')).toBeNull();
     expect(unixSocketOf('unix://relative')).toBeNull();
+  });
+});
+
+describe('splitTag', () => {
+  it('splits repository and tag, leaving a registry port alone', () => {
+    expect(splitTag('swe-harness-snapshot:abc')).toEqual({ repo: 'swe-harness-snapshot', tag: 'abc' });
+    expect(splitTag('localhost:5000/x/y')).toEqual({ repo: 'localhost:5000/x/y', tag: 'latest' });
+    expect(splitTag('localhost:5000/x:1')).toEqual({ repo: 'localhost:5000/x', tag: '1' });
+    expect(splitTag('plain')).toEqual({ repo: 'plain', tag: 'latest' });
   });
 });

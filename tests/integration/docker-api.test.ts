@@ -10,6 +10,7 @@ import { DEFAULT_CONFIG, IMAGE_LABELS } from '../../scripts/lib/core/config.js';
 import { HarnessError } from '../../scripts/lib/core/errors.js';
 import { DockerApi } from '../../scripts/lib/engine/docker-api.js';
 import { DockerCli } from '../../scripts/lib/engine/docker-cli.js';
+import { docker } from '../../scripts/lib/engine/docker-client.js';
 import type { Container, Engine, ExecOptions } from '../../scripts/lib/engine/engine.js';
 import { resolveImage } from '../../scripts/lib/engine/images.js';
 
@@ -133,6 +134,31 @@ describe('look-ups: the same answers as the CLI', () => {
       expect(left.output.trim()).toBe('0');
     } finally {
       await api.remove(n.id);
+    }
+  });
+});
+
+describe('commit', () => {
+  it('keeps the container as an image with the labels and instructions the CLI gives it', async () => {
+    await api.exec(c, ['sh', '-c', 'echo kept > /root/kept.txt'], opts());
+    const spec = (tag: string) => ({ tag, labels: { 'swe-harness.test': 'a "quoted" value', 'swe-harness.empty': '' }, changes: ['ENTRYPOINT ["bash"]', 'CMD ["-i"]', 'WORKDIR /root'], timeoutS: 60 });
+    const tags = [`swe-harness-test-commit:api-${process.pid}`, `swe-harness-test-commit:cli-${process.pid}`];
+    try {
+      const ids = [await api.commit(c, spec(tags[0]!)), await cli.commit(c, spec(tags[1]!))];
+      const [a, b] = await Promise.all(tags.map((t) => api.inspectImage(t)));
+      expect(a!.id).toBe(ids[0]);
+      expect(a!.labels).toEqual(b!.labels);
+      expect(a!.labels['swe-harness.test']).toBe('a "quoted" value');
+      const cfg = (t: string) => docker(['image', 'inspect', '--format', '{{json .Config.Entrypoint}} {{json .Config.Cmd}} {{.Config.WorkingDir}}', t]);
+      expect((await cfg(tags[0]!)).stdout).toBe((await cfg(tags[1]!)).stdout);
+      const from = await api.create({ image: tags[0]!, runId: `${runId}-commit`, limits: DEFAULT_CONFIG.container, network: false });
+      try {
+        expect((await api.exec(from, ['cat', 'kept.txt'], opts())).output).toBe('kept\n');
+      } finally {
+        await api.remove(from.id);
+      }
+    } finally {
+      for (const t of tags) await api.removeImage(t);
     }
   });
 });

@@ -20,6 +20,8 @@ import { runTask } from '../../scripts/lib/run/run-task.js';
 import type { RunResult } from '../../scripts/lib/run/result.js';
 import { prepare, startContainer, stopContainer } from '../../scripts/lib/run/sandbox.js';
 import { fromSnapshot, openSnapshot } from '../../scripts/lib/run/snapshot.js';
+import { savePatch } from '../../scripts/lib/agent/model-patch.js';
+import type { Toolbox } from '../../scripts/lib/agent/tools.js';
 import { loadTaskSet, patchFor } from '../../scripts/lib/task/taskset.js';
 
 const REPO = `swe-harness-snapshot-test-${process.pid}`;
@@ -82,7 +84,7 @@ describe('snapshots', () => {
     expect(await listHarnessContainers()).toEqual([]);
   }, 900_000);
 
-  it('starts from a snapshot that holds no patch, no test run and no link to the mount', async () => {
+  it('starts from a snapshot that holds no patch, no test run and no link to the mount, with bytecode that never goes stale', async () => {
     const task = (await loadTaskSet({})).find((t) => t.task_id === 'demo-statskit')!;
     const first = await runTask(task, { cfg: withSnapshots(), patch: patchFor(task, { kind: 'task' }) });
     expect(first.result.status).toBe('passed');
@@ -95,9 +97,22 @@ describe('snapshots', () => {
       const check = await execIn(env.container, ['bash', '-c', [
         'set -ex', '! grep -q " /mnt/src " /proc/mounts', 'test -z "$(ls -A /mnt/src 2>/dev/null)"', // no mount, nothing there 'test ! -e .git/objects/info/alternates',
         'git -c safe.directory=* fsck --no-dangling >/dev/null 2>&1', 'git -c safe.directory=* diff --quiet HEAD', // no patch
-        'test -z "$(find . -name __pycache__ -path "*tests*")"', // no test run
-        'python3 -c "import statskit"', 'echo CLEAN'].join('\n')], { timeoutS: 60, backstopS: 5, logs: cfg.logs, logFile: null, cwd: cfg.workdir });
+        'test -z "$(find . -name "*-pytest-*.pyc" -o -name .pytest_cache)"', // no test run (pytest's own pycs)
+        // The bytecode compiled in is checked against the source's hash: a change that keeps
+        // the file's size and time (where a timestamp pyc would be used, stale) is seen.
+        'python3 -c "import importlib.util as u, sys; sys.exit(open(u.cache_from_source(\'statskit/__init__.py\'), \'rb\').read(8)[4] != 3)"',
+        'cp -p statskit/__init__.py /tmp/init.py', "sed -i 's/0.3.1/0.3.2/' statskit/__init__.py", 'touch -r /tmp/init.py statskit/__init__.py',
+        'test "$(stat -c %s statskit/__init__.py)" = "$(stat -c %s /tmp/init.py)"',
+        'test "$(python3 -c "import statskit; print(statskit.__version__)")" = 0.3.2',
+        'echo CLEAN'].join('\n')], { timeoutS: 60, backstopS: 5, logs: cfg.logs, logFile: null, cwd: cfg.workdir });
       expect(check.output, `exit ${check.exitCode} ${check.clientError}`).toContain('CLEAN');
+      // The agent's patch from such a container is the model's change alone, never the bytecode (statskit ignores no files).
+      await execIn(env.container, ['sh', '-c', 'git checkout -q -- . && echo "# changed" >> statskit/rolling.py'], { timeoutS: 30, backstopS: 5, logs: cfg.logs, logFile: null, cwd: cfg.workdir });
+      const result = { patch: null } as unknown as RunResult;
+      const runDir = fs.mkdtempSync(path.join(tmp, 'agent-'));
+      const patch = await savePatch(env.container, { cloned: true, head: snap.hit!.head } as unknown as Toolbox, result, runDir, cfg);
+      expect(result.patch?.files).toEqual(['statskit/rolling.py']);
+      expect(patch.text).not.toMatch(/pyc|__pycache__/);
     } finally {
       await stopContainer(runId);
     }

@@ -17,12 +17,14 @@ import type { Toolbox } from './tools.js';
 
 // Everything changed since the clone, new files included, through a throw-away
 // index so the repository's own index is left as the model's tools left it.
+// Bytecode is never part of a patch: __pycache__ and .pyc files are left out
+// even in a repository that does not ignore them (its tests and snapshots make them).
 const DIFF_SCRIPT = String.raw`
 idx=/tmp/swe-harness-diff-index
 rm -f "$idx"
 cp .git/index "$idx" 2>/dev/null || true
 export GIT_INDEX_FILE="$idx"
-git add -A >/dev/null 2>&1 || exit 90
+git add -A -- . ':(exclude,glob)**/__pycache__/**' ':(exclude,glob)**/*.py[co]' >/dev/null 2>&1 || exit 90
 git diff --cached --no-color --no-ext-diff "$1" 2>/dev/null
 rc=$?
 rm -f "$idx"

@@ -13,7 +13,7 @@ import { HarnessError } from '../core/errors.js';
 import { DockerCli, KILL_ALL_SIGNAL, MAIN_PROCESSES, MAIN_SCRIPT, SCRATCH_DIRS, type DockerCliOptions } from './docker-cli.js';
 import { TRACE, traced } from './docker-client.js';
 import { dockerExec, execCommand, type ClientEnd } from './docker-exec.js';
-import { containerName, type Container, type CreateOptions, type ExecOptions, type ExecResult, type ImageRecord, type LabelledContainer } from './engine.js';
+import { containerName, type CommitSpec, type Container, type CreateOptions, type ExecOptions, type ExecResult, type ImageRecord, type LabelledContainer } from './engine.js';
 import type { CappedOutput } from './output.js';
 
 /** The socket path of a `unix://` host URL, or null for any other kind of host. */
@@ -53,7 +53,7 @@ export function createBody(opts: CreateOptions): Record<string, unknown> {
       NanoCpus: Math.round(limits.cpus * 1e9),
       NetworkMode: opts.network ? 'bridge' : 'none',
       Tmpfs: Object.fromEntries(SCRATCH_DIRS.map((d) => [d, `rw,exec,nosuid,nodev,mode=1777,size=${limits.tmpfsSize}`])),
-      Binds: (opts.mounts ?? []).map((m) => `${m.host}:${m.container}:ro`),
+      ...(opts.mounts?.length ? { Binds: opts.mounts.map((m) => `${m.host}:${m.container}:ro`) } : {}),
     },
   };
 }
@@ -91,6 +91,13 @@ function daemonSays(r: ApiReply): string {
     /* not JSON */
   }
   return `Error response from daemon: HTTP ${r.status} ${r.body.trim().slice(0, 200)}`;
+}
+
+/** `repository:tag` as the commit request takes it (a registry's port is not a tag). */
+export function splitTag(name: string): { repo: string; tag: string } {
+  const colon = name.lastIndexOf(':');
+  if (colon > 0 && !name.slice(colon + 1).includes('/')) return { repo: name.slice(0, colon), tag: name.slice(colon + 1) };
+  return { repo: name, tag: 'latest' };
 }
 
 /** Seconds a quick request may take before the engine counts as hung (as the CLI's quick calls). */
@@ -330,6 +337,19 @@ export class DockerApi extends DockerCli {
     // Inspected one by one, as the CLI does: its creation time is RFC 3339 to the nanosecond.
     const records = await Promise.all(names.map((n) => this.inspectImage(n)));
     return records.flatMap((r) => r ?? []);
+  }
+
+  override async commit(c: Container, spec: CommitSpec): Promise<string> {
+    const q = new URLSearchParams({ container: c.id, ...splitTag(spec.tag), pause: '1' });
+    // The same instructions the CLI's --change sends (the daemon parses them as Dockerfile lines).
+    for (const [k, v] of Object.entries(spec.labels)) q.append('changes', `LABEL ${JSON.stringify(k)}=${JSON.stringify(v)}`);
+    for (const ch of spec.changes ?? []) q.append('changes', ch);
+    const r = await this.request('POST', `/commit?${q}`, { timeoutMs: spec.timeoutS * 1000 }).catch((err: unknown) => {
+      if (err instanceof HarnessError && /did not answer within/.test(err.message)) throw new HarnessError('internal', `docker commit did not finish within ${spec.timeoutS} s`);
+      throw err;
+    });
+    if (r.status !== 201) throw new HarnessError('internal', `docker commit failed: ${daemonSays(r)}`);
+    return (JSON.parse(r.body) as { Id: string }).Id;
   }
 
   override async removeImage(id: string): Promise<string | null> {

@@ -15,14 +15,29 @@ import type { StageRecord, Task } from '../core/types.js';
 import { sha256, sortKeys } from '../core/values.js';
 import { defaultEngine } from '../engine/docker.js';
 import { commitSnapshot, evictSnapshots, findSnapshot, snapshotName, touchSnapshot } from '../engine/snapshots.js';
-import { SOURCE_COPY, detachObjectsArgv } from '../source/clone.js';
+import { DETACH_SCRIPT, SOURCE_COPY } from '../source/clone.js';
 import { resolveCommit } from '../source/repo.js';
 import { isInstanceTask } from '../task/instances.js';
 import type { Prepared } from './sandbox.js';
 import { execStage, type StageEnv, type StageRun } from './stages.js';
 
 /** Bumped when what a snapshot holds changes shape: older snapshots are then never used. */
-const FORMAT = 1;
+const FORMAT = 2; // 2: the repository's bytecode is compiled in (sealArgv)
+
+/**
+ * What is done to the installed container just before it is kept: the clone
+ * gets its own objects (no alternates into the mount), and the repository's
+ * modules are compiled to bytecode once, so runs from the snapshot import
+ * them without compiling (seconds on a sympy-sized repository). The pycs are
+ * checked-hash: every import checks them against the source's hash, so a file
+ * a patch changes is compiled afresh whatever its file times say. The compile
+ * is best effort and bounded: a repository that does not compile (or a Python
+ * without checked-hash pycs) is kept as it is.
+ */
+export function sealArgv(workdir: string): string[] {
+  const compile = 'cd "$1" && timeout -s KILL 300 python3 -m compileall -qq -j 0 --invalidation-mode checked-hash -x "/[.]git/" . >/dev/null 2>&1';
+  return ['bash', '-c', `bash -c "$DETACH" detach "$1" || exit $?; ${compile}; exit 0`, 'seal', workdir];
+}
 
 /** Everything that decides the state of the container after the install. */
 export interface SnapshotKeyFields {
@@ -171,7 +186,7 @@ function builder(
         }
         const started = performance.now();
         // The clone must not need the mount's objects once it is an image.
-        const detach = await execStage({ ...env, logDir: null }, 'clone', detachObjectsArgv(env.cfg.workdir), env.cfg.timeouts.install);
+        const detach = await execStage({ ...env, logDir: null }, 'clone', sealArgv(env.cfg.workdir), env.cfg.timeouts.install + 300, { vars: { DETACH: DETACH_SCRIPT } });
         if (detach.run.record.status !== 'ok') {
           log(`snapshot: not kept (${detach.run.message ?? 'copying the objects failed'})`);
           return answer(null);

@@ -111,7 +111,7 @@ export function refNotFound(output: string, source: string, ref: string): string
 // A `--shared` clone borrows the mount's objects through objects/info/alternates:
 // copy them in (one pack) and drop the link, so a snapshot of the clone works
 // without the mount. Remote clones have no alternates: nothing to do.
-const DETACH_SCRIPT = String.raw`
+export const DETACH_SCRIPT = String.raw`
 set -eu
 cd "$1"
 git() { command git -c safe.directory="*" "$@"; }
