@@ -156,7 +156,8 @@ async function execute(args: Args, task: Task, cfg: HarnessConfig, plan: Plan) {
   if (plan.agent) return (await import('./lib/agent/run.js')).runAgent(task, { ...common, ...plan.agent });
   // SWE-bench's empty patch: recorded, not run.
   if (plan.patch?.empty_prediction) return recordEmptyPrediction(task, cfg, plan.patch);
-  return runTask(task, { ...common, patch: plan.patch, ...(args.before ? { before: true } : {}) });
+  // One run at a time: its "before" tests may run beside the patch in a second container from the snapshot.
+  return runTask(task, { ...common, patch: plan.patch, beside: true, ...(args.before ? { before: true } : {}) });
 }
 
 await main(async () => {

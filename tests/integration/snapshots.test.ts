@@ -51,6 +51,11 @@ function verdict(r: RunResult) {
   return { status: r.status, resolved: r.resolved, head: r.head, before: r.before?.tests ?? null, after: r.after?.tests ?? null, grading: r.grading ?? null };
 }
 
+/** The stages after clone and install, in order, with their outcomes (a run beside the patch records them as a sequential one). */
+function testStages(r: RunResult) {
+  return r.stages.filter((s) => s.name !== 'clone' && s.name !== 'install').map((s) => `${s.name}:${s.status}:${s.exit_code}`);
+}
+
 function stage(r: RunResult, name: string) {
   return r.stages.find((s) => s.name === name);
 }
@@ -66,20 +71,36 @@ describe('snapshots', () => {
   it('give the same verdicts as runs from scratch on every shipped offline task and instance', async () => {
     const all = await shipped();
     expect(all.length).toBeGreaterThanOrEqual(8);
+    // The probes that hang do so until their limit: short limits keep this test short (the outcome is the same).
+    const limits: Record<string, Partial<HarnessConfig['timeouts']>> = { 'probe-install-hang': { install: 3 }, 'probe-sleep': { test: 2 } };
     for (const { task, patch } of all) {
-      const scratch = await runTask(task, { cfg: plain, patch });
-      const building = await runTask(task, { cfg: withSnapshots(), patch });
-      const cached = await runTask(task, { cfg: withSnapshots(), patch });
       const id = task.task_id;
+      const timeouts = limits[id] ?? {};
+      const scratch = await runTask(task, { cfg: plain, patch, timeouts });
       expect(stage(scratch.result, 'clone')?.status, id).toBe('ok');
+      const installed = !task.install || stage(scratch.result, 'install')?.status === 'ok';
+      // run-one's way: the tests before the patch in a second container from the snapshot just kept.
+      const building = await runTask(task, { cfg: withSnapshots(), patch, beside: true, timeouts });
       // Tasks that share repository, commit and install share a snapshot: the second of them finds it built.
       expect(['ok', 'cached'], id).toContain(stage(building.result, 'clone')?.status);
-      const installed = stage(scratch.result, 'clone')?.status === 'ok' && (!task.install || stage(scratch.result, 'install')?.status === 'ok');
-      // A failed or timed-out install is never kept: such a task runs from scratch every time.
-      expect(stage(cached.result, 'clone'), id).toMatchObject(installed ? { status: 'cached', from: 'snapshot' } : { status: 'ok' });
-      if (task.install && installed) expect(stage(cached.result, 'install'), id).toMatchObject({ status: 'cached', from: 'snapshot', snapshot: stage(cached.result, 'clone')!.snapshot });
-      expect(verdict(building.result), id).toEqual(verdict(scratch.result));
-      expect(verdict(cached.result), id).toEqual(verdict(scratch.result));
+      const runs = [building];
+      if (installed) {
+        // run-one again, from the snapshot found; then run-many's way: one container per run, from the snapshot.
+        const cached = await runTask(task, { cfg: withSnapshots(), patch, beside: true, timeouts });
+        const sequential = await runTask(task, { cfg: withSnapshots(), patch, timeouts });
+        for (const r of [cached, sequential]) {
+          expect(stage(r.result, 'clone'), id).toMatchObject({ status: 'cached', from: 'snapshot' });
+          if (task.install) expect(stage(r.result, 'install'), id).toMatchObject({ status: 'cached', from: 'snapshot', snapshot: stage(r.result, 'clone')!.snapshot });
+        }
+        runs.push(cached, sequential);
+      } else {
+        // A failed or timed-out install is never kept: such a task runs from scratch every time (once more is enough to see it).
+        expect(stage(building.result, 'clone'), id).toMatchObject({ status: 'ok' });
+      }
+      for (const r of runs) {
+        expect(verdict(r.result), id).toEqual(verdict(scratch.result));
+        expect(testStages(r.result), id).toEqual(testStages(scratch.result));
+      }
     }
     expect(await listHarnessContainers()).toEqual([]);
   }, 900_000);
@@ -119,6 +140,35 @@ describe('snapshots', () => {
     const [listed] = (await listSnapshots(cfg.snapshots)).filter((s) => s.key === snap.key);
     expect(listed!.labels).toMatchObject({ [SNAPSHOT_LABELS.repo]: 'fixture:statskit', [SNAPSHOT_LABELS.commit]: first.result.head, [SNAPSHOT_LABELS.task]: 'demo-statskit', [SNAPSHOT_LABELS.base]: prep.image.id });
     expect(listed!.labels['swe-harness.run']).toBe('');
+  });
+
+  describe('the tests before the patch beside it, in a second container from the snapshot', () => {
+    const note: PatchInput = { text: 'diff --git a/NOTE.txt b/NOTE.txt\nnew file mode 100644\n--- /dev/null\n+++ b/NOTE.txt\n@@ -0,0 +1 @@\n+beside\n', source: 'test' };
+    const sleeper = async () => (await loadTaskSet({})).find((t) => t.task_id === 'probe-sleep')!;
+    const leftovers = async (runDir: string) => [...(await listHarnessContainers(path.basename(runDir))), ...(await listHarnessContainers(`${path.basename(runDir)}-before`))];
+
+    it('a "before" that times out ends the run there, as in one container, and both containers go', async () => {
+      const task = await sleeper();
+      await runTask(task, { cfg: withSnapshots(), timeouts: { test: 2 } }); // keeps the snapshot
+      const seq = await runTask(task, { cfg: withSnapshots(), patch: note, timeouts: { test: 2 } });
+      const r = await runTask(task, { cfg: withSnapshots(), patch: note, timeouts: { test: 2 }, beside: true });
+      expect(stage(r.result, 'clone')).toMatchObject({ status: 'cached' });
+      expect(r.result.status).toBe('timeout');
+      expect(testStages(r.result)).toEqual(testStages(seq.result));
+      expect(r.result.stages.map((x) => `${x.name}:${x.status}`).slice(2)).toEqual(['tests_before:timeout']);
+      expect(await leftovers(r.runDir)).toEqual([]);
+    });
+
+    it('Ctrl-C stops both containers at once and removes them', async () => {
+      const task = await sleeper();
+      const ac = new AbortController();
+      setTimeout(() => ac.abort(), 2500);
+      const t = performance.now();
+      const r = await runTask(task, { cfg: withSnapshots(), patch: note, timeouts: { test: 60 }, beside: true, signal: ac.signal });
+      expect(r.result.status).toBe('interrupted');
+      expect(performance.now() - t).toBeLessThan(20_000);
+      expect(await leftovers(r.runDir)).toEqual([]);
+    });
   });
 
   it.each([

@@ -24,7 +24,7 @@ import { RunRecorder, type RunOutcome } from './outcome.js';
 import type { PatchRecord } from './result.js';
 import { prepare, preparePrebuilt, startContainer, stopContainer, type Prepared } from './sandbox.js';
 import { cachedStages, fromSnapshot, openSnapshot, type SnapshotSession } from './snapshot.js';
-import { checkoutInImage, clone, install, installedInImage, runTests, type StageEnv } from './stages.js';
+import { checkoutInImage, clone, install, installedInImage, runTests, type StageEnv, type TestRun } from './stages.js';
 
 export { blankResult, recordBadInput, type RunOutcome } from './outcome.js';
 export { cacheKey, effectiveTimeouts, newRunId } from './keys.js';
@@ -39,6 +39,13 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** Run the tests before the patch too (default: yes for tasks, no for SWE-bench instances). */
   before?: boolean;
+  /**
+   * Run the tests before the patch in a second container started from the
+   * run's snapshot, while this one takes the patch and runs the tests after:
+   * the wait of one test run instead of two (run-one; a batch keeps one
+   * container per run). Without a snapshot the run is sequential as ever.
+   */
+  beside?: boolean;
   /** Progress lines (stage outcomes) for the terminal. */
   log?: (line: string) => void;
   /**
@@ -63,7 +70,7 @@ async function runHere(task: Task, opts: RunOptions): Promise<RunOutcome> {
   const timeouts = effectiveTimeouts(cfg, task, opts.timeouts);
   const rec = new RunRecorder(task, { runDir, signal: opts.signal, log });
   const { inst } = rec;
-  const run: OpenRun = { runId, snap: null, containerRequested: false };
+  const run: OpenRun = { runId, snap: null, containerRequested: false, sibling: null };
 
   try {
     if (opts.patch && !(await candidateAccepted(task, opts, rec, timeouts))) return rec.finish();
@@ -77,7 +84,14 @@ async function runHere(task: Task, opts: RunOptions): Promise<RunOutcome> {
 
     const selection: TestSelection = { k: task.pytest_k, tests: task.tests, command: inst?.test_cmd ?? null };
     const runner = inEnv(runnerForTask(task), inst?.prebuilt?.env_prelude ?? null);
-    if (opts.patch && !(await beforeAndPatch(env, rec, opts.patch, { selection, runner }, opts.before ?? !inst))) return rec.finish();
+    const before = opts.before ?? !inst;
+    const sibling = opts.patch && before && !inst?.test_patch ? startSibling(run, opts, timeouts) : null;
+    if (opts.patch && sibling) {
+      const after = await beforeBeside(env, rec, opts.patch, { selection, runner }, sibling);
+      if (after && rec.tests(after, 'after')) rec.decide(after.summary, runner.parser);
+      return rec.finish();
+    }
+    if (opts.patch && !(await beforeAndPatch(env, rec, opts.patch, { selection, runner }, before))) return rec.finish();
     // As SWE-bench: the test files go back to the base commit, then the test patch goes on.
     if (inst?.test_patch && !(await applyTestPatch(env, rec, inst))) return rec.finish();
 
@@ -89,7 +103,8 @@ async function runHere(task: Task, opts: RunOptions): Promise<RunOutcome> {
   } finally {
     await run.snap?.release();
     // Removal by name also catches a container whose `docker run` raced a Ctrl-C.
-    if (run.containerRequested) await stopContainer(runId);
+    const sib = run.sibling;
+    await Promise.all([run.containerRequested ? stopContainer(runId) : null, sib ? (sib.removal ?? stopContainer(sib.runId)) : null]);
   }
 }
 
@@ -98,6 +113,36 @@ interface OpenRun {
   runId: string;
   snap: SnapshotSession | null;
   containerRequested: boolean;
+  /** The second container of a run whose "before" tests run beside the patch (beforeBeside), once asked for. */
+  sibling: Sibling | null;
+  /** What the run's container was started from (for a sibling from the same snapshot). */
+  prep?: Prepared;
+}
+
+interface Sibling {
+  runId: string;
+  env: Promise<StageEnv>;
+  /** Its removal once its tests are done. */
+  removal?: Promise<void>;
+}
+
+/**
+ * The second container, from the snapshot this run started from or has just
+ * kept: the same installed state the tests before the patch must see. Null
+ * when there is no snapshot (or the run does not ask for it): then the run
+ * stays in one container.
+ */
+function startSibling(run: OpenRun, opts: RunOptions, timeouts: StageTimeouts): Sibling | null {
+  if (!opts.beside || !run.prep) return null;
+  const snapshot = run.snap?.hit ?? run.snap?.kept;
+  if (!snapshot) return null;
+  if (!run.sibling) {
+    const runId = `${run.runId}-before`;
+    const env = startContainer(fromSnapshot(run.prep, snapshot, opts.cfg.workdir), { cfg: opts.cfg, timeouts, runId, runDir: path.join(opts.cfg.runsDir, run.runId), signal: opts.signal });
+    env.catch(() => {}); // awaited by beforeBeside; a run that stops before it must not leave a rejection unhandled
+    run.sibling = { runId, env };
+  }
+  return run.sibling;
 }
 
 /**
@@ -133,7 +178,10 @@ async function openContainer(task: Task, opts: RunOptions, rec: RunRecorder, run
   rec.result.image = { name: prep.image.name, python: prep.image.python, flavour: prep.image.flavour };
   log(layout ? `image ${prep.image.name} (prebuilt: repository in ${layout.workdir})` : `image ${prep.image.name} (python ${prep.image.python}, ${prep.image.flavour})`);
   run.snap = layout ? null : await openSnapshot(task, prep, cfg, log);
+  run.prep = prep;
   run.containerRequested = true;
+  // From a snapshot, the sibling (if the run wants one) starts together with this container.
+  if (run.snap?.hit && opts.patch && (opts.before ?? !rec.inst) && !rec.inst?.test_patch) startSibling(run, opts, timeouts);
   const from = run.snap?.hit ? fromSnapshot(prep, run.snap.hit, cfg.workdir) : prep;
   const env = await startContainer(from, {
     cfg: layout ? { ...cfg, workdir: layout.workdir } : cfg, timeouts, runId: run.runId, runDir: path.dirname(rec.resultFile), signal: opts.signal, vars: rec.inst?.env, log,
@@ -214,6 +262,39 @@ async function beforeAndPatch(env: StageEnv, rec: RunRecorder, patch: PatchInput
   if (rec.stage(applied)) return true;
   if (applied.record.status === 'failed') rec.result.status = 'patch_failed';
   return false;
+}
+
+/**
+ * The tests before the patch in the sibling container while this one applies
+ * the patch and runs the tests after; recorded in a sequential run's order
+ * with its stops: a "before" that timed out or was interrupted ends the run
+ * there, whatever this container did meanwhile. The "after" run to record, or
+ * null when the run stops before it.
+ */
+async function beforeBeside(
+  env: StageEnv, rec: RunRecorder, patch: PatchInput, tests: { selection: TestSelection; runner: TestRunner }, sibling: Sibling,
+): Promise<TestRun | null> {
+  const beforeRun = sibling.env.then(async (side) => {
+    const r = await runTests(side, 'tests_before', tests.selection, env.cfg.timeouts.test, tests.runner);
+    sibling.removal = stopContainer(sibling.runId); // done with it: its removal overlaps the tests after (the run's end waits for it)
+    return r;
+  });
+  const patched = (async () => {
+    const applied = await applyPatch(env, patch.text, { encoding: patch.encoding });
+    const after = applied.record.status === 'ok' ? await runTests(env, 'tests_after', tests.selection, env.cfg.timeouts.test, tests.runner) : null;
+    return { applied, after };
+  })();
+  const [b, p] = await Promise.allSettled([beforeRun, patched]);
+  if (b.status === 'rejected') throw b.reason;
+  if (p.status === 'rejected') throw p.reason;
+  if (!rec.tests(b.value, 'before')) return null;
+  const { applied, after } = p.value;
+  rec.result.patch!.applied_with = applied.applied_with;
+  if (!rec.stage(applied)) {
+    if (applied.record.status === 'failed') rec.result.status = 'patch_failed';
+    return null;
+  }
+  return after;
 }
 
 /** The dataset's test patch, onto the base versions of its files; its failure is reported as an error. */

@@ -80,6 +80,8 @@ export interface SnapshotSession {
   hit: SnapshotHit | null;
   /** True when this run builds the snapshot after its install. */
   owner: boolean;
+  /** The snapshot this run kept (after a successful save), else null. */
+  kept: SnapshotHit | null;
   /**
    * Keep the container as the snapshot: call right after a successful install,
    * before anything else runs in it. Never throws: a failure is logged and the run goes on.
@@ -162,7 +164,7 @@ export async function openSnapshot(task: Task, prep: Prepared, cfg: HarnessConfi
 }
 
 function passive(key: string, hit: SnapshotHit | null): SnapshotSession {
-  return { key, hit, owner: false, save: async () => {}, release: async () => {} };
+  return { key, hit, owner: false, kept: null, save: async () => {}, release: async () => {} };
 }
 
 function builder(
@@ -172,10 +174,11 @@ function builder(
   const s = cfg.snapshots;
   let eviction: Promise<unknown> = Promise.resolve();
   let done = false;
-  return {
+  const session: SnapshotSession = {
     key,
     hit: null,
     owner: true,
+    kept: null,
     async save(env, head) {
       if (done) return;
       done = true;
@@ -193,7 +196,8 @@ function builder(
         }
         const id = await commitSnapshot(env.container, s, key, labelsFor(task, prep, commit, env.cfg.workdir), [RUN_LABEL, OWNER_LABELS.pid, OWNER_LABELS.host], env.cfg.workdir);
         log(`snapshot: kept ${name} (${((performance.now() - started) / 1000).toFixed(2)}s)`);
-        answer({ name, key, head: commit });
+        session.kept = { name, key, head: commit };
+        answer(session.kept);
         // A refreshed snapshot leaves its old image untagged: remove it (a live container may still use it).
         if (oldId && oldId !== id) await defaultEngine().removeImage(oldId).catch(() => null);
         eviction = evictSnapshots(s, key).then(
@@ -211,6 +215,7 @@ function builder(
       await eviction;
     },
   };
+  return session;
 }
 
 function labelsFor(task: Task, prep: Prepared, commit: string, workdir: string): Record<string, string> {
