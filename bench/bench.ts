@@ -53,8 +53,8 @@ Sections (each alternates harness and plain runs; figures are medians, min–max
            run-one --instances … --gold --repo-cache … from a warm mirror, against
            bench/plain-instance.sh; checks the instance without the gold patch first
   snapshots  (issue #10) the same task as single: a first run (--refresh-snapshot: clone,
-           install and the snapshot kept), a re-run with another patch from the snapshot (npx
-           and node --import tsx), both also with SWE_HARNESS_DOCKER_API=0 (every engine call
+           install and the snapshot kept) and a re-run with another patch from the snapshot,
+           each with npx tsx (what a user types) and node --import tsx, both also with SWE_HARNESS_DOCKER_API=0 (every engine call
            through the docker CLI), the plain script; a batch of 4 predictions for one instance
            with 2 workers (installs counted); the large section adds a re-run from its snapshot
 Then a table with every figure and the goals of issue #4 (harness overhead <= 15%
@@ -428,13 +428,14 @@ async function snapshotSection(tasks: Task[], taskId: string, runs: number, tmp:
   const kinds = {
     first: () => timeCommand('npx', cli(['--task-patch', '--refresh-snapshot'])).s,
     'first-cli': () => timeCommand('npx', cli(['--task-patch', '--refresh-snapshot']), [0], viaCli).s,
+    'first-node': () => timeCommand(process.execPath, ['--import', ...cli(['--task-patch', '--refresh-snapshot'])]).s,
     rerun: () => timeCommand('npx', cli(['--patch', other])).s,
     'rerun-cli': () => timeCommand('npx', cli(['--patch', other]), [0], viaCli).s,
     'rerun-node': () => timeCommand(process.execPath, ['--import', ...cli(['--patch', other])]).s,
     plain: () => timeCommand('bash', plain).s,
   } as const;
   type Kind = keyof typeof kinds;
-  const times: Record<Kind, number[]> = { first: [], 'first-cli': [], rerun: [], 'rerun-cli': [], 'rerun-node': [], plain: [] };
+  const times: Record<Kind, number[]> = { first: [], 'first-cli': [], 'first-node': [], rerun: [], 'rerun-cli': [], 'rerun-node': [], plain: [] };
   say(`\n== snapshots: ${taskId}; first run (--refresh-snapshot), re-run with another patch, plain script; warm-up...`);
   for (const k of Object.keys(kinds) as Kind[]) await kinds[k]();
   for (let i = 0; i < runs; i++) {
@@ -445,6 +446,7 @@ async function snapshotSection(tasks: Task[], taskId: string, runs: number, tmp:
   rows.push(
     ratioRow(`snapshots: first run (npx) vs plain`, times.first, times.plain, FIRST_RUN_GOAL),
     ratioRow(`snapshots: re-run, another patch (npx) vs plain`, times.rerun, times.plain, RERUN_GOAL),
+    { ...ratioRow(`snapshots: first run (node --import tsx) vs plain`, times['first-node'], times.plain, FIRST_RUN_GOAL), goal: '(info)', verdict: undefined },
     { ...ratioRow(`snapshots: re-run (node --import tsx) vs plain`, times['rerun-node'], times.plain, RERUN_GOAL), goal: '(info)', verdict: undefined },
     { ...ratioRow(`snapshots: first run, docker CLI only (SWE_HARNESS_DOCKER_API=0) vs plain`, times['first-cli'], times.plain, FIRST_RUN_GOAL), goal: '(info)', verdict: undefined },
     { ...ratioRow(`snapshots: re-run, docker CLI only (SWE_HARNESS_DOCKER_API=0) vs plain`, times['rerun-cli'], times.plain, RERUN_GOAL), goal: '(info)', verdict: undefined },

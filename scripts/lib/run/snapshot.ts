@@ -35,8 +35,9 @@ const FORMAT = 2; // 2: the repository's bytecode is compiled in (sealArgv)
  * without checked-hash pycs) is kept as it is.
  */
 export function sealArgv(workdir: string): string[] {
-  const compile = 'cd "$1" && timeout -s KILL 300 python3 -m compileall -qq -j 0 --invalidation-mode checked-hash -x "/[.]git/" . >/dev/null 2>&1';
-  return ['bash', '-c', `bash -c "$DETACH" detach "$1" || exit $?; ${compile}; exit 0`, 'seal', workdir];
+  // Side by side: the compile reads only the work tree, the repack only .git.
+  const compile = '(cd "$1" && timeout -s KILL 300 python3 -m compileall -qq -j 0 --invalidation-mode checked-hash -x "/[.]git/" . >/dev/null 2>&1) & ';
+  return ['bash', '-c', `${compile}bash -c "$DETACH" detach "$1"; rc=$?; wait; exit $rc`, 'seal', workdir];
 }
 
 /** Everything that decides the state of the container after the install. */
