@@ -42,6 +42,15 @@ if [ "${SETUP_SKIP_PODMAN:-0}" != 1 ] && ! { command -v podman >/dev/null 2>&1 &
   fi
 fi
 
+# OpenSSH's server: the engine tests reach a second engine over ssh:// (tests/integration/tls-ssh-engine.test.ts).
+if [ "${SETUP_SKIP_SSHD:-0}" != 1 ] && ! [ -x /usr/sbin/sshd ]; then
+  if can_apt; then
+    apt_install openssh-server || log "could not install openssh-server (the ssh:// engine test will be skipped)"
+  else
+    log "no sshd: install Debian's openssh-server for the ssh:// engine test"
+  fi
+fi
+
 if engine_up; then
   log "docker engine is answering"
   exit 0

@@ -12,6 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, RUN_LABEL, OWNER_LABELS } from '../../scripts/lib/core/config.js';
+import { expectNoBindMounts, watchMounts as watchOn } from '../support/mounts.js';
 import { secondEngine } from '../support/second-engine.js';
 import { resultsIn, runScript } from '../support/scripts.js';
 
@@ -21,48 +22,7 @@ const URL = engine2.url;
 /** The docker client against the second engine only. */
 const docker2 = engine2.docker;
 const stopEngine = engine2.stop;
-
-/** Every harness container seen on the second engine while a watch runs, with its mounts. */
-interface Seen {
-  id: string;
-  mounts: unknown[];
-  binds: unknown;
-}
-
-/** Poll the second engine for harness containers and record their mounts (a bind mount must never be among them). */
-function watchMounts(): { stop: () => Seen[] } {
-  const seen = new Map<string, Seen>();
-  let on = true;
-  const tick = async () => {
-    while (on) {
-      const ps = docker2(['ps', '-q', '--filter', `label=${RUN_LABEL}`]);
-      for (const id of (ps.stdout ?? '').split('\n').filter(Boolean)) {
-        if (seen.has(id)) continue;
-        const ins = docker2(['inspect', '--format', '{{json .Mounts}}\t{{json .HostConfig.Binds}}', id]);
-        if (ins.status !== 0) continue;
-        const [mounts, binds] = ins.stdout.trim().split('\t');
-        seen.set(id, { id, mounts: JSON.parse(mounts ?? '[]') ?? [], binds: JSON.parse(binds ?? 'null') });
-      }
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  };
-  const running = tick();
-  return {
-    stop: () => {
-      on = false;
-      void running;
-      return [...seen.values()];
-    },
-  };
-}
-
-function expectNoBindMounts(seen: Seen[]): void {
-  expect(seen.length).toBeGreaterThan(0); // the watch did see the run's container
-  for (const c of seen) {
-    expect(c.mounts, `container ${c.id} has mounts`).toEqual([]);
-    expect(c.binds, `container ${c.id} has binds`).toBeNull();
-  }
-}
+const watchMounts = () => watchOn(docker2);
 
 const script = (name: string, args: string[], timeoutMs = 300_000) => runScript(name, args, { timeoutMs });
 

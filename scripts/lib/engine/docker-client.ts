@@ -36,6 +36,8 @@ export function clientEnv(target?: DockerTarget): NodeJS.ProcessEnv | undefined 
   // A host or a context named for this engine wins over what the process was started with.
   delete env.DOCKER_HOST;
   delete env.DOCKER_CONTEXT;
+  // The TLS settings are the remote engine's (DOCKER_HOST=tcp://... with them): this machine's socket speaks none.
+  if (target.stripEnv) for (const k of TLS_ENV) delete env[k];
   if (target.host) env.DOCKER_HOST = target.host;
   return env;
 }
@@ -46,8 +48,15 @@ export interface DockerResult {
   stderr: string;
 }
 
-/** Signs in the client's stderr that the engine itself is unreachable (not the command failing). */
-export const ENGINE_DOWN = /Cannot connect to the Docker daemon|Is the docker daemon running|error during connect|permission denied while trying to connect|Cannot connect to Podman/i;
+/** The docker client's TLS settings (for an engine over tcp://). */
+const TLS_ENV = ['DOCKER_TLS_VERIFY', 'DOCKER_CERT_PATH', 'DOCKER_TLS'] as const;
+
+/**
+ * Signs in the client's stderr that the engine itself is unreachable (not the
+ * command failing): no answer, or no common language (plain HTTP to an engine
+ * that wants TLS, a certificate it or we refuse).
+ */
+export const ENGINE_DOWN = /Cannot connect to the Docker daemon|Is the docker daemon running|error during connect|permission denied while trying to connect|Cannot connect to Podman|Client sent an HTTP request to an HTTPS server|x509: |tls: |remote error: tls|could not read CA certificate|unable to load client certificate/i;
 
 /** The docker (or podman) client saying the container itself is gone or stopped. */
 export const CONTAINER_GONE = /No such container|No such exec instance|is not running|container .* is restarting|cannot exec in a stopped|container state improper/i;
