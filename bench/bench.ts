@@ -57,6 +57,11 @@ Sections (each alternates harness and plain runs; figures are medians, min–max
            each with npx tsx (what a user types) and node --import tsx, both also with SWE_HARNESS_DOCKER_API=0 (every engine call
            through the docker CLI), the plain script; a batch of 4 predictions for one instance
            with 2 workers (installs counted); the large section adds a re-run from its snapshot
+  engines  (issue #12, opt-in: --engines; root only) throughput over several engines: two
+           extra dockerds on this machine (tests/support/second-engine.ts), each with its
+           containers confined to one CPU of its own (a cpuset cgroup), standing in for two
+           machines; the same batch (the batch tasks, each N times, --task-patch --no-snapshot)
+           through run-many on one of them and on both, alternating, N runs at a time each
 Then a table with every figure and the goals of issue #4 (harness overhead <= 15%
 over the plain script; large-repository validation < 30 s wall), PASS or MISS.
 
@@ -66,6 +71,8 @@ Options:
   --large-runs N   large-repository repetitions (default 3)
   --task-id ID     single-task task (default demo-statskit)
   --skip-single, --skip-batch, --skip-large, --skip-snapshots
+  --engines        also the engines section (root; starts and removes two dockerds)
+  --engine-runs N  engines repetitions (default 2)
   -h, --help`;
 
 const LARGE_DIR = path.join(ROOT, 'sandbox', 'bench-large');
@@ -471,14 +478,78 @@ async function snapshotSection(tasks: Task[], taskId: string, runs: number, tmp:
 }
 
 // ---------------------------------------------------------------------------
+// 5. engines (issue #12): does throughput grow with the engines?
+
+async function enginesSection(tasks: Task[], runs: number, tmp: string): Promise<void> {
+  if (process.getuid?.() !== 0) {
+    notes.push('engines section skipped: it needs root (dockerd, ip netns, cgroups)');
+    return;
+  }
+  const cpus = os.cpus().length;
+  const { secondEngine } = await import('../tests/support/second-engine.js');
+  // Each engine's containers on a CPU of its own: two small machines, as far as the tests inside can tell.
+  const engines = [secondEngine(`swh-bench-a-${process.pid}`, { cpus: '0' }), secondEngine(`swh-bench-b-${process.pid}`, { cpus: String(Math.min(1, cpus - 1)) })];
+  const copies = 4;
+  const lines = BATCH_TASKS.flatMap((id) => {
+    const t = findTask(tasks, id);
+    return Array.from({ length: copies }, (_, i) => JSON.stringify({ ...t, task_id: `${id}-copy${i + 1}`, patch: resolveTaskPatchPath(t) }));
+  });
+  const tasksFile = path.join(tmp, 'engine-tasks.jsonl');
+  fs.writeFileSync(tasksFile, `${lines.join('\n')}\n`);
+  const n = lines.length;
+  let seq = 0;
+  const batch = (specs: string[]): { s: number; resolved: number; per: Record<string, number> } => {
+    const dir = path.join(tmp, `engines-${++seq}`);
+    const summaryFile = path.join(dir, 'summary.json');
+    const args = ['tsx', 'scripts/run-many.ts', '--tasks', tasksFile, '--task-patch', '--no-snapshot', '--redo-existing', '--runs-dir', dir, '--summary', summaryFile, '--engine', 'local=0', ...specs.flatMap((e) => ['--engine', e])];
+    const r = timeCommand('npx', args, [0, 1]);
+    const summary = JSON.parse(fs.readFileSync(summaryFile, 'utf8')) as { resolved: number; engines?: Array<{ engine: string; ran: number }> };
+    const per = Object.fromEntries((summary.engines ?? []).filter((e) => e.ran > 0).map((e) => [e.engine, e.ran]));
+    return { s: r.s, resolved: summary.resolved, per };
+  };
+  say(`\n== engines: two dockerds, containers on CPU 0 and CPU ${Math.min(1, cpus - 1)}; ${n} tasks per batch, 2 runs at a time per engine; starting them...`);
+  try {
+    for (const e of engines) await e.start();
+    const [a, b] = engines.map((e) => `${e.url}=2`) as [string, string];
+    say('warm-up (the image is streamed to each engine once)...');
+    batch([a]);
+    batch([b]);
+    const times = { one: [] as number[], two: [] as number[] };
+    let resolved = 0;
+    let split = '';
+    for (let i = 0; i < runs; i++) {
+      const one = batch([a]);
+      const two = batch([a, b]);
+      times.one.push(one.s);
+      times.two.push(two.s);
+      resolved += one.resolved + two.resolved;
+      split = Object.values(two.per).join('+');
+      say(`run ${i + 1}/${runs}: one engine ${sec(one.s)}, two engines ${sec(two.s)} (tasks per engine ${split})`);
+    }
+    const tpm = (s: number) => ((n / s) * 60).toFixed(1);
+    const ratio = median(times.one) / median(times.two);
+    rows.push(
+      { figure: `engines: batch of ${n} on one engine (1 CPU, 2 slots)`, value: sec(median(times.one)), spread: spread(stats(times.one)) },
+      { figure: `engines: the same batch on two engines (1 CPU each)`, value: sec(median(times.two)), spread: `${spread(stats(times.two))}, split ${split}` },
+      { figure: 'engines: throughput one / two engines (tasks/min)', value: `${tpm(median(times.one))} / ${tpm(median(times.two))}` },
+      { figure: 'engines: throughput ratio two vs one engine', value: `${ratio.toFixed(2)}x`, goal: '> 1', verdict: verdict(ratio > 1) },
+      { figure: 'engines: resolved (all runs)', value: `${resolved}/${2 * n * runs}`, goal: 'all', verdict: resolved === 2 * n * runs ? 'PASS' : 'FAIL' },
+    );
+    notes.push('engines: both dockerds, their containerd and this process share the machine; only the containers are confined (cpuset), so the ratio is that of two small machines, not of two real hosts.');
+  } finally {
+    for (const e of engines) await e.remove();
+  }
+}
+
+// ---------------------------------------------------------------------------
 
 // Ctrl-C: the in-process run removes its container and the bench stops there.
 const interrupt = abortOnSignals('stopping the benchmark (containers are removed)...');
 
 await main(async () => {
   const args = parseFlags(process.argv.slice(2), {
-    string: ['runs', 'batch-runs', 'large-runs', 'task-id'],
-    boolean: ['help', 'skip-single', 'skip-batch', 'skip-large', 'skip-snapshots'],
+    string: ['runs', 'batch-runs', 'large-runs', 'engine-runs', 'task-id'],
+    boolean: ['help', 'skip-single', 'skip-batch', 'skip-large', 'skip-snapshots', 'engines'],
     alias: { h: 'help' },
   });
   if (args.help) {
@@ -489,6 +560,7 @@ await main(async () => {
   const runs = intFlag(args, 'runs', 5);
   const batchRuns = intFlag(args, 'batch-runs', 3);
   const largeRuns = intFlag(args, 'large-runs', 3);
+  const engineRuns = intFlag(args, 'engine-runs', 2);
   const taskId = stringFlag(args, 'task-id') ?? 'demo-statskit';
   const tasks = await loadTasks(path.join(ROOT, 'seed_tasks.jsonl'));
   const tmp = fs.mkdtempSync(path.join(ROOT, 'sandbox', 'bench-'));
@@ -498,6 +570,7 @@ await main(async () => {
     if (!args['skip-batch']) await batchSection(tasks, batchRuns, tmp);
     if (!args['skip-snapshots']) await snapshotSection(tasks, taskId, runs, tmp);
     if (!args['skip-large']) await largeSection(largeRuns, tmp);
+    if (args.engines) await enginesSection(tasks, engineRuns, tmp);
   } catch (err) {
     // What was measured so far still goes out; the run directories stay for a look.
     notes.push(`stopped early; run directories kept in ${path.relative(ROOT, tmp)}`);
