@@ -52,6 +52,20 @@ function run(cmd: string, args: string[]): void {
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed: ${r.stderr || r.error}`);
 }
 
+/** The `<name>` cgroup the engine's containers went under, in every hierarchy (docker makes it in each); empty once they are gone. */
+async function removeCgroups(name: string): Promise<void> {
+  const dirs = fs.readdirSync('/sys/fs/cgroup').map((h) => path.join('/sys/fs/cgroup', h, name)).filter((d) => fs.existsSync(d));
+  for (const dir of dirs) {
+    for (let i = 0; i < 20 && fs.existsSync(dir); i++) {
+      try {
+        fs.rmdirSync(dir);
+      } catch {
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    }
+  }
+}
+
 /** A CA, a server certificate for `ip`, and a client certificate, as `docker` and `dockerd` read them. */
 function makeCerts(dir: string, ip: string): void {
   fs.mkdirSync(dir, { recursive: true });
@@ -188,13 +202,7 @@ export function secondEngine(name: string, opts: SecondEngineOptions = {}): Seco
     sshd?.kill('SIGKILL');
     spawnSync('ip', ['link', 'del', vethHost]);
     spawnSync('ip', ['netns', 'del', name]);
-    if (cgroup) for (let i = 0; i < 20 && fs.existsSync(cgroup); i++) {
-      try {
-        fs.rmdirSync(cgroup); // empty once the engine's containers are gone
-      } catch {
-        await new Promise((r) => setTimeout(r, 250));
-      }
-    }
+    if (cgroup) await removeCgroups(name);
     unmountUnder(base);
     fs.rmSync(base, { recursive: true, force: true });
     fs.rmSync(sock, { force: true });
