@@ -38,10 +38,18 @@ describe('ENGINE_DOWN', () => {
     'Error response from daemon: Client sent an HTTP request to an HTTPS server.',
     'error during connect: Get "https://10.0.0.2:2376/v1.41/info": x509: certificate signed by unknown authority',
     'remote error: tls: bad certificate',
+    'tls: failed to verify certificate: x509: certificate signed by unknown authority',
     'could not read CA certificate "/certs/ca.pem": open /certs/ca.pem: no such file or directory',
   ])('reads %j as an engine that cannot be reached', (line) => expect(ENGINE_DOWN.test(line)).toBe(true));
 
-  it.each(['Error response from daemon: No such container: abc', 'Error: No such image: x', 'exit status 1'])('does not read %j so', (line) => {
+  it.each([
+    'Error response from daemon: No such container: abc',
+    'Error: No such image: x',
+    'exit status 1',
+    // A registry's certificate, reported by the daemon that did answer (a pull, a build's FROM).
+    'Error response from daemon: Get "https://192.0.2.2:5443/v2/": x509: cannot validate certificate for 192.0.2.2 because it doesn\'t contain any IP SANs',
+    'Using default tag: latest\nError response from daemon: Get "https://registry.example/v2/": remote error: tls: handshake failure',
+  ])('does not read %j so', (line) => {
     expect(ENGINE_DOWN.test(line)).toBe(false);
   });
 });

@@ -75,6 +75,27 @@ describe('exec: the same results as docker exec', () => {
   });
 });
 
+describe('Ctrl-C before the command started', () => {
+  it.each(both)('%s: an exec with an aborted signal is interrupted at once (no crash, nothing run)', async (_, engine) => {
+    const ac = new AbortController();
+    ac.abort();
+    const r = await engine.exec(c, ['sh', '-c', 'touch /tmp/ran-after-abort'], opts({ signal: ac.signal }));
+    expect(r).toMatchObject({ interrupted: true, exitCode: null });
+    // Nothing ran in the container (the CLI's client may have started before its kill; the API never asks).
+    if (engine === api) expect((await api.exec(c, ['sh', '-c', 'test -e /tmp/ran-after-abort && echo ran || echo no'], opts())).output).toBe('no\n');
+  });
+
+  it('api: an abort while the exec is being created or attached never crashes the process', async () => {
+    for (const delayMs of [0, 1, 2, 3, 5, 8, 12, 20]) {
+      const ac = new AbortController();
+      setTimeout(() => ac.abort(), delayMs);
+      const r = await api.exec(c, ['sleep', '2'], opts({ signal: ac.signal }));
+      expect(r.interrupted, `abort after ${delayMs} ms`).toBe(true);
+    }
+    await api.killAll(c);
+  });
+});
+
 describe('when the container or the engine is gone', () => {
   it('an exec in a removed container is lost (never a verdict on the code), as with the CLI', async () => {
     const gone = await api.create({ image, runId: `${runId}-gone`, limits: DEFAULT_CONFIG.container, network: false });
@@ -128,7 +149,7 @@ describe('look-ups: the same answers as the CLI', () => {
       await api.disconnectNetwork(n);
       const ifaces = await api.exec(n, ['sh', '-c', 'ls /sys/class/net'], opts());
       expect(ifaces.output.trim()).toBe('lo');
-      await api.exec(n, ['sh', '-c', '(setsid sleep 300 &) ; sleep 300 & echo ok'], opts());
+      await api.exec(n, ['sh', '-c', '(setsid sleep 300 >/dev/null 2>&1 &) ; sleep 300 >/dev/null 2>&1 & echo ok'], opts());
       await api.killAll(n);
       const left = await api.exec(n, ['sh', '-c', 'ps -eo args= | grep -c "^sleep 300" || true'], opts());
       expect(left.output.trim()).toBe('0');

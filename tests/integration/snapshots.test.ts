@@ -159,6 +159,19 @@ describe('snapshots', () => {
       expect(await leftovers(r.runDir)).toEqual([]);
     });
 
+    it("runs the sibling's tests with the instance's environment, as in one container", async () => {
+      const inst = (await loadTaskSet({ instancesFile: path.join(ROOT, 'tasks', 'instances.jsonl') })).find((t) => t.task_id === 'swe-harness__statskit-1') as unknown as { env: Record<string, string> };
+      // No test patch (so the run may go beside) and an env that changes which tests run.
+      const task = { ...inst, test_patch: null, env: { ...inst.env, PYTEST_ADDOPTS: '-k zscore' } } as unknown as Task;
+      const gold = patchFor(task, { kind: 'task' });
+      const seq = await runTask(task, { cfg: withSnapshots(), patch: gold, before: true });
+      const side = await runTask(task, { cfg: withSnapshots(), patch: gold, before: true, beside: true });
+      expect(stage(side.result, 'clone')).toMatchObject({ status: 'cached' });
+      expect(side.result.before?.counts, 'the env reached the sibling').toEqual(seq.result.before?.counts);
+      expect(Object.keys(side.result.before?.tests ?? {}).every((id) => id.includes('zscore'))).toBe(true);
+      expect(verdict(side.result)).toEqual(verdict(seq.result));
+    });
+
     it('Ctrl-C stops both containers at once and removes them', async () => {
       const task = await sleeper();
       const ac = new AbortController();

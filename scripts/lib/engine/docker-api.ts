@@ -187,6 +187,8 @@ export class DockerApi extends DockerCli {
   /** create the exec, start it on a hijacked connection (stdin in, output out), then read its exit code. */
   private async execOverApi(c: Container, argv: string[], opts: ExecOptions, sink: CappedOutput): Promise<ClientEnd> {
     const end: ClientEnd = { code: null, backstopFired: false, interrupted: false, spawnFailed: false, stderr: '' };
+    // Ctrl-C before the command started: nothing to wait for (the caller removes the container).
+    if (opts.signal?.aborted) return { ...end, interrupted: true };
     let execId: string;
     try {
       const made = await this.request('POST', `/containers/${c.id}/exec`, {
@@ -231,6 +233,8 @@ export class DockerApi extends DockerCli {
       });
       let settled = false;
       let sock: import('node:net').Socket | null = null;
+      // First of all: a destroyed request (backstop, Ctrl-C) emits 'error', which must never go unheard.
+      req.on('error', (err: NodeJS.ErrnoException) => finish(this.unreachable(err)));
       const finish = (err: string | null) => {
         if (settled) return;
         settled = true;
@@ -242,13 +246,13 @@ export class DockerApi extends DockerCli {
       // As with the CLI client: killing our end stops the waiting, never the command (timeout -s KILL does that).
       const backstop = setTimeout(() => {
         end.backstopFired = true;
-        req.destroy();
         finish(null);
+        req.destroy();
       }, (opts.timeoutS + opts.backstopS) * 1000);
       const onAbort = () => {
         end.interrupted = true;
-        req.destroy();
         finish(null);
+        req.destroy();
       };
       if (opts.signal?.aborted) return onAbort();
       opts.signal?.addEventListener('abort', onAbort, { once: true });
@@ -269,7 +273,6 @@ export class DockerApi extends DockerCli {
         res.on('data', (d: Buffer) => chunks.push(d));
         res.on('end', () => finish(daemonSays({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') })));
       });
-      req.on('error', (err: NodeJS.ErrnoException) => finish(this.unreachable(err)));
       req.end(body);
     });
   }

@@ -54,9 +54,12 @@ const TLS_ENV = ['DOCKER_TLS_VERIFY', 'DOCKER_CERT_PATH', 'DOCKER_TLS'] as const
 /**
  * Signs in the client's stderr that the engine itself is unreachable (not the
  * command failing): no answer, or no common language (plain HTTP to an engine
- * that wants TLS, a certificate it or we refuse).
+ * that wants TLS, a certificate it or we refuse). A certificate error the
+ * daemon itself reports ("Error response from daemon: … x509: …", a registry's
+ * during a pull) is the command failing, not the engine.
  */
-export const ENGINE_DOWN = /Cannot connect to the Docker daemon|Is the docker daemon running|error during connect|permission denied while trying to connect|Cannot connect to Podman|Client sent an HTTP request to an HTTPS server|x509: |tls: |remote error: tls|could not read CA certificate|unable to load client certificate/i;
+export const ENGINE_DOWN =
+  /Cannot connect to the Docker daemon|Is the docker daemon running|error during connect|permission denied while trying to connect|Cannot connect to Podman|Client sent an HTTP request to an HTTPS server|could not read CA certificate|unable to load client certificate|^(?!Error response from daemon|Error: ).*(?:x509: |remote error: tls|tls: )/im;
 
 /** The docker (or podman) client saying the container itself is gone or stopped. */
 export const CONTAINER_GONE = /No such container|No such exec instance|is not running|container .* is restarting|cannot exec in a stopped|container state improper/i;

@@ -34,10 +34,17 @@ const API_OFF = process.env.SWE_HARNESS_DOCKER_API === '0';
  */
 function dockerEngine(host: string | null, opts: DockerCliOptions = {}): Engine {
   const socket = host && !API_OFF ? unixSocketOf(host) : null;
+  // The default socket missing: not an engine we can speak to directly (see machineEngine).
+  if (socket && host === DEFAULT_HOST && !fs.existsSync(socket)) return new DockerCli(opts);
   return socket ? new DockerApi(socket, opts) : new DockerCli(opts);
 }
 
-/** The engine the docker client uses with no DOCKER_HOST, DOCKER_CONTEXT or chosen context: this machine's. */
+/**
+ * The engine the docker client uses with no DOCKER_HOST, DOCKER_CONTEXT or
+ * chosen context: this machine's. Over the API when its socket is there; else
+ * through whatever `docker` is (podman's docker shim, a client that starts the
+ * engine itself, or none: the CLI then says what is missing).
+ */
 function machineEngine(): Engine {
   const env = process.env;
   const plain = !env.DOCKER_HOST && !(env.DOCKER_CONTEXT || configuredContext(env));

@@ -104,7 +104,9 @@ async function runHere(task: Task, opts: RunOptions): Promise<RunOutcome> {
     await run.snap?.release();
     // Removal by name also catches a container whose `docker run` raced a Ctrl-C.
     const sib = run.sibling;
-    await Promise.all([run.containerRequested ? stopContainer(runId) : null, sib ? (sib.removal ?? stopContainer(sib.runId)) : null]);
+    // The sibling's start may still be in flight (the run failed early): removed once it settles, never before.
+    const sibGone = sib ? sib.env.then(() => sib.removal ?? stopContainer(sib.runId), () => stopContainer(sib.runId)) : null;
+    await Promise.all([run.containerRequested ? stopContainer(runId) : null, sibGone]);
   }
 }
 
@@ -115,8 +117,9 @@ interface OpenRun {
   containerRequested: boolean;
   /** The second container of a run whose "before" tests run beside the patch (beforeBeside), once asked for. */
   sibling: Sibling | null;
-  /** What the run's container was started from (for a sibling from the same snapshot). */
+  /** What the run's container was started from, and its variables (a sibling gets the same). */
   prep?: Prepared;
+  vars?: Record<string, string>;
 }
 
 interface Sibling {
@@ -138,7 +141,9 @@ function startSibling(run: OpenRun, opts: RunOptions, timeouts: StageTimeouts): 
   if (!snapshot) return null;
   if (!run.sibling) {
     const runId = `${run.runId}-before`;
-    const env = startContainer(fromSnapshot(run.prep, snapshot, opts.cfg.workdir), { cfg: opts.cfg, timeouts, runId, runDir: path.join(opts.cfg.runsDir, run.runId), signal: opts.signal });
+    const env = startContainer(fromSnapshot(run.prep, snapshot, opts.cfg.workdir), {
+      cfg: opts.cfg, timeouts, runId, runDir: path.join(opts.cfg.runsDir, run.runId), signal: opts.signal, vars: run.vars, log: opts.log,
+    });
     env.catch(() => {}); // awaited by beforeBeside; a run that stops before it must not leave a rejection unhandled
     run.sibling = { runId, env };
   }
@@ -179,6 +184,7 @@ async function openContainer(task: Task, opts: RunOptions, rec: RunRecorder, run
   log(layout ? `image ${prep.image.name} (prebuilt: repository in ${layout.workdir})` : `image ${prep.image.name} (python ${prep.image.python}, ${prep.image.flavour})`);
   run.snap = layout ? null : await openSnapshot(task, prep, cfg, log);
   run.prep = prep;
+  run.vars = rec.inst?.env;
   run.containerRequested = true;
   // From a snapshot, the sibling (if the run wants one) starts together with this container.
   if (run.snap?.hit && opts.patch && (opts.before ?? !rec.inst) && !rec.inst?.test_patch) startSibling(run, opts, timeouts);
