@@ -141,7 +141,9 @@ export function secondEngine(name: string, opts: SecondEngineOptions = {}): Seco
       `SetEnv DOCKER_HOST=${url}`, '',
     ].join('\n'));
     fs.writeFileSync(f('ssh_config'), [
-      'Host *', `  IdentityFile ${f('id')}`, '  IdentitiesOnly yes', '  StrictHostKeyChecking no', '  UserKnownHostsFile /dev/null', '  LogLevel ERROR', '',
+      'Host *', `  IdentityFile ${f('id')}`, '  IdentitiesOnly yes', '  StrictHostKeyChecking no', '  UserKnownHostsFile /dev/null', '  LogLevel ERROR',
+      // One connection for every client call, as the README advises for ssh:// engines (each call opens one otherwise).
+      '  ControlMaster auto', `  ControlPath ${f('cm-%C')}`, '  ControlPersist 60', '',
     ].join('\n'));
     // The docker client runs `ssh` from PATH: this one reads the config above.
     fs.mkdirSync(f('bin'), { recursive: true });
@@ -199,6 +201,7 @@ export function secondEngine(name: string, opts: SecondEngineOptions = {}): Seco
 
   async function remove(): Promise<void> {
     await stop();
+    if (opts.ssh) spawnSync('/usr/bin/ssh', ['-F', path.join(sshDir, 'ssh_config'), '-O', 'exit', `root@${engineIp}`], { timeout: 5_000 });
     sshd?.kill('SIGKILL');
     spawnSync('ip', ['link', 'del', vethHost]);
     spawnSync('ip', ['netns', 'del', name]);
