@@ -212,10 +212,14 @@ export class DockerApi extends DockerCli {
     if (streamed) return { ...end, code: 1, stderr: streamed };
     if (end.backstopFired || end.interrupted) return end;
     try {
-      const info = await this.request('GET', `/exec/${execId}/json`);
-      if (info.status !== 200) return { ...end, code: 1, stderr: daemonSays(info) };
-      const state = JSON.parse(info.body) as { ExitCode: number | null; Running: boolean };
-      return { ...end, code: state.ExitCode ?? null };
+      // The streams close as the command exits; its exit code may be recorded a moment later.
+      for (let attempt = 0; ; attempt++) {
+        const info = await this.request('GET', `/exec/${execId}/json`);
+        if (info.status !== 200) return { ...end, code: 1, stderr: daemonSays(info) };
+        const state = JSON.parse(info.body) as { ExitCode: number | null; Running: boolean };
+        if (!state.Running || attempt >= 100) return { ...end, code: state.ExitCode ?? null };
+        await new Promise((r) => setTimeout(r, 20));
+      }
     } catch (err) {
       return { ...end, code: 1, stderr: (err as Error).message };
     }

@@ -84,14 +84,13 @@ async function runHere(task: Task, opts: RunOptions): Promise<RunOutcome> {
 
     const selection: TestSelection = { k: task.pytest_k, tests: task.tests, command: inst?.test_cmd ?? null };
     const runner = inEnv(runnerForTask(task), inst?.prebuilt?.env_prelude ?? null);
-    const before = opts.before ?? !inst;
-    const sibling = opts.patch && before && !inst?.test_patch ? startSibling(run, opts, timeouts) : null;
+    const sibling = besideWanted(opts, inst) ? startSibling(run, opts, timeouts) : null;
     if (opts.patch && sibling) {
       const after = await beforeBeside(env, rec, opts.patch, { selection, runner }, sibling);
       if (after && rec.tests(after, 'after')) rec.decide(after.summary, runner.parser);
       return rec.finish();
     }
-    if (opts.patch && !(await beforeAndPatch(env, rec, opts.patch, { selection, runner }, before))) return rec.finish();
+    if (opts.patch && !(await beforeAndPatch(env, rec, opts.patch, { selection, runner }, opts.before ?? !inst))) return rec.finish();
     // As SWE-bench: the test files go back to the base commit, then the test patch goes on.
     if (inst?.test_patch && !(await applyTestPatch(env, rec, inst))) return rec.finish();
 
@@ -129,14 +128,18 @@ interface Sibling {
   removal?: Promise<void>;
 }
 
+/** Whether the tests before the patch may go beside it: asked for (run-one), a patch, tests before it, and no test patch to put on first. */
+function besideWanted(opts: RunOptions, inst: InstanceTask | null): boolean {
+  return Boolean(opts.beside && opts.patch && (opts.before ?? !inst) && !inst?.test_patch);
+}
+
 /**
  * The second container, from the snapshot this run started from or has just
  * kept: the same installed state the tests before the patch must see. Null
- * when there is no snapshot (or the run does not ask for it): then the run
- * stays in one container.
+ * when there is no snapshot: then the run stays in one container.
  */
 function startSibling(run: OpenRun, opts: RunOptions, timeouts: StageTimeouts): Sibling | null {
-  if (!opts.beside || !run.prep) return null;
+  if (!run.prep) return null;
   const snapshot = run.snap?.hit ?? run.snap?.kept;
   if (!snapshot) return null;
   if (!run.sibling) {
@@ -187,7 +190,7 @@ async function openContainer(task: Task, opts: RunOptions, rec: RunRecorder, run
   run.vars = rec.inst?.env;
   run.containerRequested = true;
   // From a snapshot, the sibling (if the run wants one) starts together with this container.
-  if (run.snap?.hit && opts.patch && (opts.before ?? !rec.inst) && !rec.inst?.test_patch) startSibling(run, opts, timeouts);
+  if (run.snap?.hit && besideWanted(opts, rec.inst)) startSibling(run, opts, timeouts);
   const from = run.snap?.hit ? fromSnapshot(prep, run.snap.hit, cfg.workdir) : prep;
   const env = await startContainer(from, {
     cfg: layout ? { ...cfg, workdir: layout.workdir } : cfg, timeouts, runId: run.runId, runDir: path.dirname(rec.resultFile), signal: opts.signal, vars: rec.inst?.env, log,
