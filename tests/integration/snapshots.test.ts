@@ -92,8 +92,8 @@ describe('snapshots', () => {
       if (installed) {
         // run-one again, from the snapshot found; then run-many's way: one container per run, from the snapshot.
         const cached = await runTask(task, { cfg: withSnapshots(), patch, beside: true, timeouts });
-        // Without a patch there is nothing to go beside: the same path as `cached`.
-        const sequential = patch ? await runTask(task, { cfg: withSnapshots(), patch, timeouts }) : cached;
+        // Only a run with tests before its patch can go beside it: otherwise run-many's way is the path `cached` took.
+        const sequential = stage(cached.result, 'tests_before') ? await runTask(task, { cfg: withSnapshots(), patch, timeouts }) : cached;
         for (const r of [cached, sequential]) {
           expect(stage(r.result, 'clone'), id).toMatchObject({ status: 'cached', from: 'snapshot' });
           if (task.install) expect(stage(r.result, 'install'), id).toMatchObject({ status: 'cached', from: 'snapshot', snapshot: stage(r.result, 'clone')!.snapshot });
