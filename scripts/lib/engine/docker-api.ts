@@ -10,7 +10,7 @@ import http from 'node:http';
 import os from 'node:os';
 import { OWNER_LABELS, RUN_LABEL } from '../core/config.js';
 import { HarnessError } from '../core/errors.js';
-import { DockerCli, KILL_ALL_SIGNAL, MAIN_PROCESSES, MAIN_SCRIPT, SCRATCH_DIRS, type DockerCliOptions } from './docker-cli.js';
+import { DockerCli, KILL_ALL_SIGNAL, MAIN_SCRIPT, SCRATCH_DIRS, type DockerCliOptions } from './docker-cli.js';
 import { TRACE, traced } from './docker-client.js';
 import { dockerExec, execCommand, type ClientEnd } from './docker-exec.js';
 import { containerName, type CommitSpec, type Container, type CreateOptions, type ExecOptions, type ExecResult, type ImageRecord, type LabelledContainer } from './engine.js';
@@ -288,18 +288,16 @@ export class DockerApi extends DockerCli {
     c.networked = false;
   }
 
-  override async killAll(c: Container): Promise<void> {
+  protected override async signalAll(c: Container): Promise<boolean> {
     const r = await this.request('POST', `/containers/${c.id}/kill?signal=${KILL_ALL_SIGNAL}`).catch(() => null);
-    if (r?.status !== 204) return;
-    // The kill is asynchronous (a trap in the main process): wait until only the main processes are left.
-    const deadline = Date.now() + 5_000;
-    while (Date.now() < deadline) {
-      const top = await this.request('GET', `/containers/${c.id}/top?ps_args=${encodeURIComponent('-o pid,stat')}`).catch(() => null);
-      if (!top || top.status !== 200) return; // gone: nothing left to wait for
-      const procs = (JSON.parse(top.body) as { Processes: string[][] | null }).Processes ?? [];
-      if (procs.filter((p) => !/^Z/.test(p[1] ?? '')).length <= MAIN_PROCESSES) return;
-      await new Promise((res) => setTimeout(res, 50));
-    }
+    return r?.status === 204;
+  }
+
+  protected override async liveProcesses(c: Container): Promise<number | null> {
+    const top = await this.request('GET', `/containers/${c.id}/top?ps_args=${encodeURIComponent('-o pid,stat')}`).catch(() => null);
+    if (!top || top.status !== 200) return null;
+    const procs = (JSON.parse(top.body) as { Processes: string[][] | null }).Processes ?? [];
+    return procs.filter((p) => !/^Z/.test(p[1] ?? '')).length;
   }
 
   override async remove(idOrName: string): Promise<void> {

@@ -37,7 +37,7 @@ export const MAIN_SCRIPT =
   'while [ "$SECONDS" -lt "$end" ]; do read -r -t "$((end - SECONDS))" -u 3; done';
 export const KILL_ALL_SIGNAL = 'USR1';
 /** The init and the main script: what is left once killAll is done. */
-export const MAIN_PROCESSES = 2;
+const MAIN_PROCESSES = 2;
 /** Scratch directories mounted as size-capped tmpfs (overlay2 on extfs cannot cap the writable layer). */
 export const SCRATCH_DIRS = ['/tmp', '/var/tmp'];
 
@@ -247,19 +247,29 @@ export class DockerCli implements Engine {
   }
 
   async killAll(c: Container): Promise<void> {
+    if (await this.signalAll(c)) await this.waitForMainOnly(c);
+  }
+
+  /** Send the main process KILL_ALL_SIGNAL; false when the engine refused (the container is gone). */
+  protected async signalAll(c: Container): Promise<boolean> {
     const r = await this.docker(['kill', '--signal', KILL_ALL_SIGNAL, c.id], { timeoutMs: 30_000 }).catch(() => null);
-    if (r?.exitCode === 0) await this.waitForMainOnly(c);
+    return r?.exitCode === 0;
+  }
+
+  /** How many processes in the container are alive (zombies do not count), or null when it is gone. */
+  protected async liveProcesses(c: Container): Promise<number | null> {
+    const r = await this.docker(['top', c.id, ...DIALECT[this.name].top], { timeoutMs: 10_000 }).catch(() => null);
+    if (!r || r.exitCode !== 0) return null;
+    // Under podman's init the main script's finished `<(:)` stays a zombie.
+    return r.stdout.trim().split('\n').slice(1).filter((l) => !/\sZ\S*\s*$/.test(l)).length;
   }
 
   /** The kill is asynchronous (a trap in the main process): wait until only the main processes are left. */
   private async waitForMainOnly(c: Container, timeoutMs = 5_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
-      const r = await this.docker(['top', c.id, ...DIALECT[this.name].top], { timeoutMs: 10_000 }).catch(() => null);
-      if (!r || r.exitCode !== 0) return; // gone: nothing left to wait for
-      // Zombies do not count (under podman's init the main script's finished `<(:)` stays one).
-      const live = r.stdout.trim().split('\n').slice(1).filter((l) => !/\sZ\S*\s*$/.test(l));
-      if (live.length <= MAIN_PROCESSES) return;
+      const live = await this.liveProcesses(c);
+      if (live === null || live <= MAIN_PROCESSES) return; // gone, or only the main processes left
       await new Promise((res) => setTimeout(res, 50));
     }
   }
