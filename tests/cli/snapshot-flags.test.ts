@@ -2,18 +2,9 @@ import minimist from 'minimist';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_CONFIG } from '../../scripts/lib/core/config.js';
 import { parseSize, RUN_FLAG_DEFAULTS, snapshotFlags } from '../../scripts/lib/cli/run-flags.js';
-import { HarnessError } from '../../scripts/lib/core/errors.js';
+import { catchHarnessError } from '../support/helpers.js';
 
-function usageError(fn: () => unknown): HarnessError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(HarnessError);
-    expect((err as HarnessError).code).toBe('usage');
-    return err as HarnessError;
-  }
-  throw new Error('expected a usage error');
-}
+const usageError = (fn: () => unknown) => catchHarnessError(fn, 'usage');
 
 const parse = (argv: string[]) => minimist(argv, { boolean: ['snapshot', 'refresh-snapshot'], string: ['snapshot-cap'], default: RUN_FLAG_DEFAULTS });
 
