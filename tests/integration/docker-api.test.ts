@@ -143,6 +143,23 @@ describe('look-ups: the same answers as the CLI', () => {
     expect(byName(await api.listImages(IMAGE_LABELS.flavour))).toEqual(byName(await cli.listImages(IMAGE_LABELS.flavour)));
   });
 
+  it('images by label under one repository only: a tag elsewhere with the same label is left out', async () => {
+    // As a snapshot is: another repository, the base image's labels.
+    const other = `swe-harness-test-other:${process.pid}`;
+    await docker(['tag', image, other]);
+    try {
+      const names = async (e: Engine, repo?: string) => (await e.listImages(IMAGE_LABELS.flavour, repo)).map((r) => r.name).sort();
+      expect(await names(api)).toContain(other);
+      const mine = await names(api, DEFAULT_CONFIG.imageRepo);
+      expect(mine).toContain(image);
+      expect(mine.every((n) => n.startsWith(`${DEFAULT_CONFIG.imageRepo}:`))).toBe(true);
+      expect(await names(cli, DEFAULT_CONFIG.imageRepo)).toEqual(mine);
+      expect(await names(api, 'swe-harness-test-other')).toEqual([other]);
+    } finally {
+      await api.removeImage(other);
+    }
+  });
+
   it('takes a container off the network and kills everything but its main process', async () => {
     const n = await api.create({ image, runId: `${runId}-net`, limits: DEFAULT_CONFIG.container, network: true });
     try {

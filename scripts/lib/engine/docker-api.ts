@@ -13,7 +13,7 @@ import { HarnessError } from '../core/errors.js';
 import { DockerCli, KILL_ALL_SIGNAL, MAIN_SCRIPT, SCRATCH_DIRS, type DockerCliOptions } from './docker-cli.js';
 import { TRACE, traced } from './docker-client.js';
 import { dockerExec, execCommand, type ClientEnd } from './docker-exec.js';
-import { containerName, type CommitSpec, type Container, type CreateOptions, type ExecOptions, type ExecResult, type ImageRecord, type LabelledContainer } from './engine.js';
+import { containerName, inRepo, type CommitSpec, type Container, type CreateOptions, type ExecOptions, type ExecResult, type ImageRecord, type LabelledContainer } from './engine.js';
 import type { CappedOutput } from './output.js';
 
 /** The socket path of a `unix://` host URL, or null for any other kind of host. */
@@ -333,12 +333,12 @@ export class DockerApi extends DockerCli {
     return { name, id: img.Id, created: img.Created, labels: img.Config?.Labels ?? {}, size: img.Size || 0 };
   }
 
-  override async listImages(label: string): Promise<ImageRecord[]> {
+  override async listImages(label: string, repo?: string): Promise<ImageRecord[]> {
     const filters = JSON.stringify({ label: [label] });
     const r = await this.request('GET', `/images/json?filters=${encodeURIComponent(filters)}`);
     if (r.status !== 200) throw new HarnessError('image', `docker images failed: ${daemonSays(r)}`);
     const tags = (JSON.parse(r.body) as Array<{ RepoTags: string[] | null }>).flatMap((i) => i.RepoTags ?? []);
-    const names = [...new Set(tags.filter((t) => !t.includes('<none>')))].sort();
+    const names = [...new Set(tags.filter((t) => !t.includes('<none>') && inRepo(t, repo)))].sort();
     // Inspected one by one, as the CLI does: its creation time is RFC 3339 to the nanosecond.
     const records = await Promise.all(names.map((n) => this.inspectImage(n)));
     return records.flatMap((r) => r ?? []);

@@ -13,6 +13,7 @@ import { ENGINE_DOWN, clientArgv, clientBinary, clientEnv, docker, engineError, 
 import { dockerExec } from './docker-exec.js';
 import {
   containerName,
+  inRepo,
   type BuildSpec,
   type CommitSpec,
   type Container,
@@ -311,11 +312,11 @@ export class DockerCli implements Engine {
     throw new HarnessError('image', `docker image inspect ${name} failed: ${err || `exit ${r.exitCode}`}`);
   }
 
-  async listImages(label: string): Promise<ImageRecord[]> {
+  async listImages(label: string, repo?: string): Promise<ImageRecord[]> {
     const r = await this.quick(['images', '--filter', `label=${label}`, '--format', '{{.Repository}}:{{.Tag}}']);
     if (r.exitCode !== 0) throw new HarnessError('image', `docker images failed: ${firstLine(r.stderr) || `exit ${r.exitCode}`}`);
     // podman names local images `localhost/NAME`; a short name finds them there too.
-    const names = [...new Set(r.stdout.split('\n').map((l) => l.trim().replace(/^localhost\//, '')).filter((n) => n && !n.includes('<none>')))];
+    const names = [...new Set(r.stdout.split('\n').map((l) => l.trim().replace(/^localhost\//, '')).filter((n) => n && !n.includes('<none>') && inRepo(n, repo)))];
     if (names.length === 0) return [];
     const ins = await this.quick(['image', 'inspect', '--format', INSPECT_FORMAT, ...names]);
     if (ins.exitCode !== 0) throw new HarnessError('image', `docker image inspect failed: ${firstLine(ins.stderr) || `exit ${ins.exitCode}`}`);

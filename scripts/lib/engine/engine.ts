@@ -151,8 +151,8 @@ export interface Engine {
 
   /** One image, or null when the engine has none of that name. */
   inspectImage(name: string): Promise<ImageRecord | null>;
-  /** Tagged images carrying a label (any value). */
-  listImages(label: string): Promise<ImageRecord[]>;
+  /** Tagged images carrying a label (any value); only those named `repo:TAG` when `repo` is given (checked before inspecting each). */
+  listImages(label: string, repo?: string): Promise<ImageRecord[]>;
   /** @throws HarnessError('image') when the build fails. */
   build(spec: BuildSpec): Promise<void>;
   /** Make an image of a host root filesystem. @throws HarnessError('image') */
@@ -171,4 +171,9 @@ export interface Engine {
 /** Container names derive from the run id, so a create that raced a Ctrl-C can still be removed by name. */
 export function containerName(runId: string): string {
   return `swe-harness-${runId}`;
+}
+
+/** Whether image `name` (`repo:tag`) is under `repo`; any name when no repo is asked for. */
+export function inRepo(name: string, repo?: string): boolean {
+  return repo === undefined || name.startsWith(`${repo}:`);
 }

@@ -48,12 +48,12 @@ export function toInfo(rec: ImageRecord, built = false): ImageInfo {
 
 /** Tagged images carrying the harness flavour label, newest first. */
 export async function listHarnessImages(engine: Engine = defaultEngine()): Promise<ImageInfo[]> {
-  const records = await engine.listImages(IMAGE_LABELS.flavour);
+  // Only the harness's own tags: an image built FROM one inherits its labels (every snapshot
+  // does), and must never become every run's default (a test's look-alike, a dataset row's image).
+  const records = await engine.listImages(IMAGE_LABELS.flavour, DEFAULT_CONFIG.imageRepo);
   // RFC 3339 timestamps of one engine sort as strings.
   records.sort((a, b) => (a.created < b.created ? 1 : a.created > b.created ? -1 : 0));
-  // Only the harness's own tags: an image built FROM one inherits its labels, and must
-  // never become every run's default (a test's look-alike, a dataset row's image).
-  return records.map((r) => toInfo(r)).filter((i) => i.name.startsWith(`${DEFAULT_CONFIG.imageRepo}:`));
+  return records.map((r) => toInfo(r));
 }
 
 const resolveCache = new Map<string, Promise<ImageInfo>>();

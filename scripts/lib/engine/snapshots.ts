@@ -83,7 +83,7 @@ export async function commitSnapshot(c: Container, s: SnapshotSettings, key: str
 /** Every snapshot under the settings' repository, least recently used first. */
 export async function listSnapshots(s: SnapshotSettings): Promise<Snapshot[]> {
   const engine = defaultEngine();
-  const records = (await engine.listImages(SNAPSHOT_LABELS.key)).filter((r) => r.name.startsWith(`${s.repo}:`));
+  const records = await engine.listImages(SNAPSHOT_LABELS.key, s.repo);
   const bases = new Map<string, ImageRecord | null>();
   for (const r of records) {
     const name = r.labels[SNAPSHOT_LABELS.baseName] ?? '';
