@@ -15,6 +15,7 @@ import { AGENT_BOOLEAN_FLAGS, AGENT_STRING_FLAGS, AGENT_USAGE, agentOptionsFromA
 import { findTask, makeTask, testIsSafe } from './lib/task/tasks.js';
 import { idProblem, REF_RULE, refIsSafe } from './lib/task/ids.js';
 import { loadTaskSet, patchFor } from './lib/task/taskset.js';
+import { contentHash, waitForChange } from './lib/cli/watch.js';
 
 const USAGE = `usage: npx tsx scripts/run-one.ts --task-id ID [options]
        npx tsx scripts/run-one.ts --repo URL|PATH --ref REF [options]
@@ -34,6 +35,7 @@ Patch:
   --task-patch, --gold  apply the task's own patch (its "patch" field; an instance's gold patch)
   --predictions FILE    apply the task's prediction from a SWE-bench predictions file
   --before              with an instance: also run the tests before the patch
+  --watch               with --patch FILE: run again each time FILE changes, until Ctrl-C
 Run:
   --image NAME          image to run in (default: swebench-lite:py3.10, else the offline build)
   --clone-timeout S     seconds for the clone   (default ${DEFAULT_CONFIG.timeouts.clone}; a task may set its own)
@@ -55,7 +57,7 @@ Exit codes: 0 passed, 1 failed, 2 bad input, 3 error (engine, image, clone, inst
 const FLAGS = {
   string: [...RUN_STRING_FLAGS, 'task-id', 'repo', 'ref', 'k', 'tests', 'install', ...AGENT_STRING_FLAGS],
   // --no-tool-calls is minimist's negation of the agent's tool-calls.
-  boolean: [...RUN_BOOLEAN_FLAGS, 'quiet', 'before', ...AGENT_BOOLEAN_FLAGS],
+  boolean: [...RUN_BOOLEAN_FLAGS, 'quiet', 'before', 'watch', ...AGENT_BOOLEAN_FLAGS],
   alias: { h: 'help' },
   default: { 'tool-calls': true, ...RUN_FLAG_DEFAULTS },
 };
@@ -142,14 +144,13 @@ async function planOrRecord(args: Args, task: Task, cfg: HarnessConfig): Promise
   }
 }
 
-/** Run the plan; Ctrl-C / SIGTERM stop the stage, remove the container and still write the result. */
-async function execute(args: Args, task: Task, cfg: HarnessConfig, plan: Plan) {
-  const controller = abortOnSignals('stopping and removing the container...');
+/** Run the plan; Ctrl-C / SIGTERM (`signal`) stop the stage, remove the container and still write the result. */
+async function execute(args: Args, task: Task, cfg: HarnessConfig, plan: Plan, signal: AbortSignal) {
   const common = {
     cfg,
     image: stringFlag(args, 'image'),
     timeouts: plan.timeouts,
-    signal: controller.signal,
+    signal,
     log: args.quiet ? undefined : (line: string) => process.stderr.write(`${line}\n`),
   };
   // The agent is loaded only when asked for: it pulls in the openai SDK, about a second of start-up.
@@ -158,6 +159,53 @@ async function execute(args: Args, task: Task, cfg: HarnessConfig, plan: Plan) {
   if (plan.patch?.empty_prediction) return recordEmptyPrediction(task, cfg, plan.patch);
   // One run at a time: its "before" tests may run beside the patch in a second container from the snapshot.
   return runTask(task, { ...common, patch: plan.patch, beside: true, ...(args.before ? { before: true } : {}) });
+}
+
+/** Print the run's outcome as asked; its exit code. */
+function told(args: Args, { result, resultFile }: Awaited<ReturnType<typeof execute>>): number {
+  if (args.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+  if (!args.quiet) {
+    const why = result.error ? ` — ${result.error}` : '';
+    process.stderr.write(`${result.status} in ${result.duration_s.toFixed(2)}s${why}\nresult: ${path.relative(process.cwd(), resultFile)}\n`);
+  }
+  return result.exit_code;
+}
+
+/** The file --watch watches: the patch file, and only a patch run has one. */
+function watchedFile(args: Args): string {
+  const file = stringFlag(args, 'patch');
+  if (agentOptionsFromArgs(args)) throw new HarnessError('usage', '--watch runs a patch again when its file changes; it does not drive the agent');
+  if (file === null || file === '-') throw new HarnessError('usage', `--watch needs --patch FILE (the file it watches), got ${file === '-' ? '--patch - (stdin)' : 'no --patch'}`);
+  return file;
+}
+
+/**
+ * --watch: run, then run again each time the patch file's content changes;
+ * modules, engine connection and the snapshot are there already, so a re-run
+ * costs its containers and tests. A bad patch after the first run is recorded
+ * and the watch goes on. Ctrl-C stops the run going on (its result is written) or the wait, and
+ * ends the watch with the last run's exit code.
+ */
+async function watch(args: Args, task: Task, cfg: HarnessConfig, file: string): Promise<number> {
+  let waiting = false;
+  const controller = abortOnSignals(() => (waiting ? 'the watch ends' : 'stopping and removing the container, then the watch ends...'));
+  let code = 0;
+  for (let first = true; ; first = false) {
+    const used = contentHash(file);
+    try {
+      code = told(args, await execute(args, task, cfg, await planOrRecord(args, task, cfg), controller.signal));
+    } catch (err) {
+      // The first run fails as without --watch (a patch file that is not there is a typo, not a save to wait for).
+      if (first || !(err instanceof HarnessError) || controller.signal.aborted) throw err;
+      process.stderr.write(`error: ${err.message}\n`);
+      code = err.exitCode;
+    }
+    if (controller.signal.aborted) return code;
+    if (!args.quiet) process.stderr.write(`watching ${file}: runs again when it changes (Ctrl-C to stop)\n`);
+    waiting = true;
+    if (!(await waitForChange(file, used, controller.signal))) return code;
+    waiting = false;
+  }
 }
 
 await main(async () => {
@@ -170,12 +218,8 @@ await main(async () => {
   await engineFlag(args);
   const task = await taskFromArgs(args);
   const cfg = configFlags(args);
+  if (args.watch) return watch(args, task, cfg, watchedFile(args));
   const plan = await planOrRecord(args, task, cfg);
-  const { result, resultFile } = await execute(args, task, cfg, plan);
-  if (args.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-  if (!args.quiet) {
-    const why = result.error ? ` — ${result.error}` : '';
-    process.stderr.write(`${result.status} in ${result.duration_s.toFixed(2)}s${why}\nresult: ${path.relative(process.cwd(), resultFile)}\n`);
-  }
-  return result.exit_code;
+  const controller = abortOnSignals('stopping and removing the container...');
+  return told(args, await execute(args, task, cfg, plan, controller.signal));
 });

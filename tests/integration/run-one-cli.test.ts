@@ -8,8 +8,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ROOT } from '../../scripts/lib/core/config.js';
+import { DEFAULT_CONFIG, ROOT } from '../../scripts/lib/core/config.js';
 import { listHarnessContainers } from '../../scripts/lib/engine/docker.js';
+import { listSnapshots, removeSnapshot } from '../../scripts/lib/engine/snapshots.js';
 import { resultsIn } from '../support/scripts.js';
 
 const runsDir = () => fs.mkdtempSync(path.join(os.tmpdir(), 'swe-harness-cli-'));
@@ -157,6 +158,103 @@ describe('run-one command line', () => {
     }
   });
 });
+
+describe('run-one --watch', () => {
+  it.each([
+    [['--watch'], /--watch needs --patch FILE \(the file it watches\), got no --patch/],
+    [['--watch', '--patch', '-'], /--watch needs --patch FILE \(the file it watches\), got --patch - \(stdin\)/],
+    [['--watch', '--task-patch'], /--watch needs --patch FILE/],
+    [['--watch', '--patch', '/nonexistent/fix.diff'], /nonexistent\/fix\.diff/],
+  ])('%j: one line, exit 2, as without --watch', (flags, message) => {
+    const r = runOne(['--task-id', 'demo-statskit', '--runs-dir', runsDir(), ...flags]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(message);
+    expect(r.stderr.trim().split('\n').filter((l) => /^error:/.test(l))).toHaveLength(1);
+  });
+
+  it('runs again from the snapshot when the patch file changes, not when it is saved unchanged; Ctrl-C while waiting ends with the last exit code', async () => {
+    const dir = runsDir();
+    const patch = path.join(dir, '..', `${path.basename(dir)}.diff`);
+    fs.copyFileSync(path.join(ROOT, 'tasks', 'statskit', 'fix.patch'), patch);
+    // Snapshots on, as a user has them (the suite turns them off); one this test makes is removed after it.
+    const had = new Set((await listSnapshots(DEFAULT_CONFIG.snapshots)).map((x) => x.name));
+    const w = startWatch(['--task-id', 'demo-statskit', '--patch', patch, '--runs-dir', dir], { SWE_HARNESS_SNAPSHOTS: '' });
+    try {
+      await w.until(1, 120_000);
+      expect(resultsIn(dir)).toEqual([expect.objectContaining({ status: 'passed', exit_code: 0 })]);
+      // A patch that does not apply: the second run fails at apply, from the snapshot the first run kept.
+      fs.writeFileSync(patch, fs.readFileSync(patch, 'utf8').replace(/^-(?!--)(.*)$/m, '-$1 and not this'));
+      await w.until(2, 60_000);
+      const second = resultsIn(dir).find((r) => r.status !== 'passed')!;
+      expect(second).toMatchObject({ status: 'patch_failed', exit_code: 5 });
+      expect((second.stages as Array<Record<string, unknown>>).slice(0, 2), w.stderr()).toEqual([
+        expect.objectContaining({ name: 'clone', status: 'cached', from: 'snapshot' }),
+        expect.objectContaining({ name: 'install', status: 'cached', from: 'snapshot' }),
+      ]);
+      // Saved again with the same content: nothing runs.
+      fs.writeFileSync(patch, fs.readFileSync(patch));
+      await new Promise((r) => setTimeout(r, 1500));
+      expect(resultsIn(dir)).toHaveLength(2);
+      w.child.kill('SIGINT');
+      expect(await w.closed).toBe(5);
+      expect(w.stderr()).toMatch(/interrupted: the watch ends/);
+      for (const runId of fs.readdirSync(dir)) expect(await listHarnessContainers(runId)).toEqual([]);
+    } finally {
+      if (signalProcessesNaming(dir)) await Promise.race([w.closed, new Promise((r) => setTimeout(r, 15_000))]);
+      fs.rmSync(patch, { force: true });
+      for (const x of await listSnapshots(DEFAULT_CONFIG.snapshots)) if (!had.has(x.name)) await removeSnapshot(DEFAULT_CONFIG.snapshots, x);
+    }
+  });
+
+  it('Ctrl-C during a run stops it as without --watch (exit 130, result written, no container left) and ends the watch', async () => {
+    const dir = runsDir();
+    const patch = path.join(dir, '..', `${path.basename(dir)}.diff`);
+    // Any repository takes a patch that only adds a file.
+    fs.writeFileSync(patch, 'diff --git a/NOTES.txt b/NOTES.txt\nnew file mode 100644\n--- /dev/null\n+++ b/NOTES.txt\n@@ -0,0 +1 @@\n+note\n');
+    const w = startWatch(['--task-id', 'probe-sleep', '--patch', patch, '--runs-dir', dir, '--test-timeout', '120']);
+    try {
+      await w.stage(/\[install\] ok/, 90_000);
+      await new Promise((r) => setTimeout(r, 1000));
+      w.child.kill('SIGINT');
+      expect(await w.closed).toBe(130);
+      expect(w.stderr()).toMatch(/interrupted: stopping and removing the container, then the watch ends/);
+      expect(w.stderr()).not.toMatch(/^watching /m);
+      expect(resultsIn(dir)).toEqual([expect.objectContaining({ task_id: 'probe-sleep', status: 'interrupted', exit_code: 130 })]);
+      const runId = fs.readdirSync(dir)[0]!;
+      expect(await listHarnessContainers(runId)).toEqual([]);
+      expect(await listHarnessContainers(`${runId}-before`)).toEqual([]);
+    } finally {
+      if (signalProcessesNaming(dir)) await Promise.race([w.closed, new Promise((r) => setTimeout(r, 15_000))]);
+      fs.rmSync(patch, { force: true });
+    }
+  });
+});
+
+/** run-one --watch as a process: waits for its n-th result line or a stage line; `closed` gives its exit code. */
+function startWatch(args: string[], env: NodeJS.ProcessEnv = {}) {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/run-one.ts', '--watch', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += d));
+  const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
+  const waitFor = (ok: () => boolean, ms: number, what: string) =>
+    new Promise<void>((resolve, reject) => {
+      if (ok()) return resolve();
+      const t = setTimeout(() => reject(new Error(`no ${what} within ${ms} ms: ${stderr}`)), ms);
+      child.stderr.on('data', () => {
+        if (!ok()) return;
+        clearTimeout(t);
+        resolve();
+      });
+    });
+  return {
+    child,
+    closed,
+    stderr: () => stderr,
+    // The "watching" line comes after the result is written and printed.
+    until: (n: number, ms: number) => waitFor(() => (stderr.match(/^watching /gm) ?? []).length >= n, ms, `result ${n}`),
+    stage: (re: RegExp, ms: number) => waitFor(() => re.test(stderr), ms, String(re)),
+  };
+}
 
 /** SIGINT to the processes of this test that are still running (found by their unique runs dir, signalled by pid); true if any. */
 function signalProcessesNaming(dir: string): boolean {

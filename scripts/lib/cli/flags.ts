@@ -120,10 +120,10 @@ export function repoPathsFlag(args: minimist.ParsedArgs): Record<string, string>
  * returned controller (once, with a line saying what happens now) instead of
  * killing the process: the run still removes its containers and writes its results.
  */
-export function abortOnSignals(doing: string): AbortController {
+export function abortOnSignals(doing: string | (() => string)): AbortController {
   const controller = new AbortController();
   const stop = (why: string) => {
-    if (!controller.signal.aborted) process.stderr.write(`\ninterrupted${why}: ${doing}\n`);
+    if (!controller.signal.aborted) process.stderr.write(`\ninterrupted${why}: ${typeof doing === 'string' ? doing : doing()}\n`);
     controller.abort();
   };
   process.on('SIGINT', () => stop(''));

@@ -1,0 +1,74 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { contentHash, waitForChange } from '../../scripts/lib/cli/watch.js';
+
+let dir: string;
+let file: string;
+
+beforeEach(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'swe-watch-'));
+  file = path.join(dir, 'fix.diff');
+  fs.writeFileSync(file, 'one\n');
+});
+
+afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+/** Whether the wait resolved within `ms`, and with what. */
+async function within<T>(p: Promise<T>, ms: number): Promise<T | 'pending'> {
+  return Promise.race([p, new Promise<'pending'>((r) => setTimeout(() => r('pending'), ms))]);
+}
+
+describe('waitForChange', () => {
+  it('resolves when the content changes in place, well before the poll', async () => {
+    const wait = waitForChange(file, contentHash(file), new AbortController().signal);
+    setTimeout(() => fs.writeFileSync(file, 'two\n'), 20);
+    expect(await within(wait, 600)).toBe(true);
+  });
+
+  it('resolves when an editor saves by renaming a new file over it', async () => {
+    const wait = waitForChange(file, contentHash(file), new AbortController().signal);
+    setTimeout(() => {
+      fs.writeFileSync(path.join(dir, '.fix.diff.swp'), 'two\n');
+      fs.renameSync(path.join(dir, '.fix.diff.swp'), file);
+    }, 20);
+    expect(await within(wait, 600)).toBe(true);
+  });
+
+  it('does not resolve for a save that leaves the content as it was, nor for another file in the directory', async () => {
+    const wait = waitForChange(file, contentHash(file), new AbortController().signal);
+    setTimeout(() => {
+      fs.writeFileSync(file, 'one\n');
+      fs.writeFileSync(path.join(dir, 'other.diff'), 'x\n');
+    }, 20);
+    expect(await within(wait, 1500)).toBe('pending');
+  });
+
+  it('waits while the file is missing and resolves once it is back with new content', async () => {
+    const last = contentHash(file);
+    fs.rmSync(file);
+    expect(contentHash(file)).toBeNull();
+    const wait = waitForChange(file, last, new AbortController().signal);
+    expect(await within(wait, 300)).toBe('pending');
+    fs.writeFileSync(file, 'three\n');
+    expect(await within(wait, 600)).toBe(true);
+  });
+
+  it('resolves false when aborted, at once when already aborted', async () => {
+    const c = new AbortController();
+    const wait = waitForChange(file, contentHash(file), c.signal);
+    setTimeout(() => c.abort(), 20);
+    expect(await within(wait, 300)).toBe(false);
+    expect(await within(waitForChange(file, null, c.signal), 50)).toBe(false);
+  });
+
+  it('falls back to the poll when the directory cannot be watched', async () => {
+    const gone = path.join(dir, 'no-such-dir', 'fix.diff');
+    const wait = waitForChange(gone, null, new AbortController().signal);
+    expect(await within(wait, 300)).toBe('pending');
+    fs.mkdirSync(path.dirname(gone));
+    fs.writeFileSync(gone, 'new\n');
+    expect(await within(wait, 1600)).toBe(true);
+  });
+});
