@@ -17,7 +17,7 @@
  *    gold patch by `run-one --instances … --gold --repo-cache` from a warm
  *    mirror, against bench/plain-instance.sh.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -459,6 +459,14 @@ async function snapshotSection(tasks: Task[], taskId: string, runs: number, tmp:
     { ...ratioRow(`snapshots: re-run, docker CLI only (SWE_HARNESS_DOCKER_API=0) vs plain`, times['rerun-cli'], times.plain, RERUN_GOAL), goal: '(info)', verdict: undefined },
   );
 
+  // run-one --watch: from a save of the patch file to the run's result, the process kept between runs.
+  say('--watch: one process, the patch file saved with new content once per repetition, plain script in between...');
+  const w = await watchTimes(taskId, other, path.join(tmp, 'watch'), runs, plain);
+  rows.push(
+    { figure: `snapshots ${taskId}: --watch, save to result`, value: sec(median(w.watch)), spread: `${spread(stats(w.watch))}; ${w.passed}/${runs} passed` },
+    { ...ratioRow(`snapshots: re-run under --watch vs plain`, w.watch, w.plain, RERUN_GOAL), goal: '(info)', verdict: undefined },
+  );
+
   // A batch of N predictions for one instance, 2 workers: one install, the rest from the snapshot.
   const [inst] = await loadTaskSet({ instancesFile: path.join(ROOT, 'tasks', 'instances.jsonl') });
   const gold = patchFor(inst!, { kind: 'task' })!;
@@ -475,6 +483,54 @@ async function snapshotSection(tasks: Task[], taskId: string, runs: number, tmp:
   const installs = results.filter((r) => r.stages.some((x) => x.name === 'install' && x.status === 'ok')).length;
   const passed = results.filter((r) => r.status === 'passed').length;
   rows.push({ figure: `snapshots: batch of ${n} predictions, ${inst!.task_id}, 2 workers: installs`, value: String(installs), spread: `${passed}/${n} resolved, ${sec(wall)}`, goal: '1', verdict: installs === 1 && passed === n ? 'PASS' : 'MISS' });
+}
+
+/**
+ * `run-one --watch` on a patch file: the first run, then per repetition one save
+ * with new content (a comment line before the diff, which every apply method
+ * skips) timed until the run's "watching" line, and a plain script run.
+ */
+async function watchTimes(taskId: string, patchFile: string, dir: string, runs: number, plain: string[]): Promise<{ watch: number[]; plain: number[]; passed: number }> {
+  fs.mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, 'watched.patch');
+  const fix = fs.readFileSync(patchFile, 'utf8');
+  fs.writeFileSync(file, fix);
+  const child = spawn('npx', ['tsx', 'scripts/run-one.ts', '--task-id', taskId, '--patch', file, '--watch', '--runs-dir', path.join(dir, 'runs')], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  const count = (re: RegExp) => (stderr.match(re) ?? []).length;
+  let wake = () => {};
+  child.stderr.on('data', (d) => {
+    stderr += d;
+    wake();
+  });
+  const closed = new Promise<void>((resolve) => child.on('close', () => resolve()));
+  const results = (n: number) =>
+    new Promise<void>((resolve, reject) => {
+      const t = setTimeout(() => reject(new HarnessError('internal', `run-one --watch gave no result ${n} within 120 s: ${stderr.trim().split('\n').pop() ?? ''}`)), 120_000);
+      wake = () => {
+        if (count(/^watching /gm) < n) return;
+        clearTimeout(t);
+        resolve();
+      };
+      wake();
+    });
+  const out = { watch: [] as number[], plain: [] as number[], passed: 0 };
+  try {
+    await results(1);
+    for (let i = 0; i < runs; i++) {
+      const t = performance.now();
+      fs.writeFileSync(file, `# bench variant ${i + 1}\n${fix}`);
+      await results(i + 2);
+      out.watch.push((performance.now() - t) / 1000);
+      out.plain.push(timeCommand('bash', plain).s);
+      say(`watch ${i + 1}/${runs}: save to result ${sec(out.watch.at(-1)!)}, plain ${sec(out.plain.at(-1)!)}`);
+    }
+    out.passed = count(/^passed in /gm) - 1;
+  } finally {
+    child.kill('SIGINT');
+    await closed;
+  }
+  return out;
 }
 
 // ---------------------------------------------------------------------------
