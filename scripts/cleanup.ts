@@ -18,7 +18,8 @@ Removes containers labelled ${RUN_LABEL} whose harness process is gone (crashed,
 killed). --all also removes those of live runs; --run ID only that run's.
 --snapshots: lists the snapshot images (${DEFAULT_CONFIG.snapshots.repo}:<key>, label ${SNAPSHOT_LABELS.key})
 with their size, last use, repository and commit, and removes them; --stale only
-those whose base image is gone or was rebuilt (never used again); --dry-run only lists.
+those whose base image is gone or was rebuilt, and untagged ones (a refresh or a
+race left them; never used again); --dry-run only lists.
 --engine NAME|URL: on that engine (a docker context name, a host URL such as
 unix:///path.sock, tcp://host:2376, ssh://user@host, or podman); default: as the docker client
 (DOCKER_HOST, DOCKER_CONTEXT), else this machine's engine.
@@ -64,10 +65,12 @@ async function snapshots(staleOnly: boolean, dryRun: boolean): Promise<number> {
   for (const x of all) {
     const l = x.labels;
     const used = new Date(x.usedMs).toISOString().replace('T', ' ').slice(0, 19);
-    process.stdout.write(`${x.name}\t${mib(x.bytes)}\tused ${used}\t${l[SNAPSHOT_LABELS.repo] ?? '?'}@${(l[SNAPSHOT_LABELS.commit] ?? '?').slice(0, 12)}\t${l[SNAPSHOT_LABELS.task] ?? ''}${x.stale ? '\tstale' : ''}\n`);
+    const name = x.untagged ? `<untagged ${x.id.replace(/^sha256:/, '').slice(0, 12)}>` : x.name;
+    const marks = `${x.stale ? '\tstale' : ''}${x.untagged ? '\tuntagged' : ''}`;
+    process.stdout.write(`${name}\t${mib(x.bytes)}\tused ${used}\t${l[SNAPSHOT_LABELS.repo] ?? '?'}@${(l[SNAPSHOT_LABELS.commit] ?? '?').slice(0, 12)}\t${l[SNAPSHOT_LABELS.task] ?? ''}${marks}\n`);
   }
   const total = all.reduce((n, x) => n + x.bytes, 0);
-  const doomed = all.filter((x) => !staleOnly || x.stale);
+  const doomed = all.filter((x) => !staleOnly || x.stale || x.untagged);
   if (dryRun) {
     process.stderr.write(`${all.length} snapshot(s), ${mib(total)} (cap ${mib(s.capBytes)}); ${doomed.length} would be removed\n`);
     return 0;

@@ -4,9 +4,13 @@
  * request matching what `docker run` is given for the same options.
  */
 import { describe, expect, it } from 'vitest';
+import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
 import { DEFAULT_CONFIG } from '../../scripts/lib/core/config.js';
 import { HarnessError } from '../../scripts/lib/core/errors.js';
-import { createBody, memoryBytes, splitTag, StreamDemuxer, unixSocketOf } from '../../scripts/lib/engine/docker-api.js';
+import { createBody, DockerApi, memoryBytes, splitTag, StreamDemuxer, unixSocketOf } from '../../scripts/lib/engine/docker-api.js';
 import { runArgs } from '../../scripts/lib/engine/docker-cli.js';
 
 describe('memoryBytes', () => {
@@ -112,5 +116,30 @@ describe('splitTag', () => {
     expect(splitTag('localhost:5000/x/y')).toEqual({ repo: 'localhost:5000/x/y', tag: 'latest' });
     expect(splitTag('localhost:5000/x:1')).toEqual({ repo: 'localhost:5000/x', tag: '1' });
     expect(splitTag('plain')).toEqual({ repo: 'plain', tag: 'latest' });
+  });
+});
+
+describe('an endpoint that is not Docker', () => {
+  // A socket that answers HTTP, but not as an engine does (a web server, a proxy's error page).
+  const serve = async (body: string) => {
+    const sock = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'swe-notdocker-')), 'fake.sock');
+    const server = http.createServer((_req, res) => res.end(body));
+    await new Promise<void>((r) => server.listen(sock, r));
+    return { api: new DockerApi(sock), close: () => new Promise<void>((r) => server.close(() => r())) };
+  };
+
+  it('is "not reachable", saying what answered, for the ping and for any call', async () => {
+    const { api, close } = await serve('<html>hello</html>');
+    try {
+      const ping = await api.check().then(() => null, (e: unknown) => e);
+      expect(ping).toBeInstanceOf(HarnessError);
+      expect(ping).toMatchObject({ code: 'engine' });
+      expect(String((ping as Error).message)).toMatch(/not reachable.*HTTP 200 "<html>hello<\/html>", not Docker's "OK"/);
+      const look = await api.inspectImage('swebench-lite:py3.11').then(() => null, (e: unknown) => e);
+      expect(look).toMatchObject({ code: 'engine' });
+      expect(String((look as Error).message)).toMatch(/not Docker's API: HTTP 200 "<html>hello<\/html>"/);
+    } finally {
+      await close();
+    }
   });
 });

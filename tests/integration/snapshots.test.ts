@@ -14,7 +14,7 @@ import { DEFAULT_CONFIG, ROOT, SNAPSHOT_LABELS, type HarnessConfig } from '../..
 import type { PatchInput, Task } from '../../scripts/lib/core/types.js';
 import { defaultEngine, execIn, listHarnessContainers } from '../../scripts/lib/engine/docker.js';
 import { clearImageCache, resolveImage } from '../../scripts/lib/engine/images.js';
-import { evictSnapshots, listSnapshots } from '../../scripts/lib/engine/snapshots.js';
+import { evictSnapshots, listSnapshots, removeSnapshot } from '../../scripts/lib/engine/snapshots.js';
 import { runBatch } from '../../scripts/lib/batch/batch.js';
 import { runTask } from '../../scripts/lib/run/run-task.js';
 import type { RunResult } from '../../scripts/lib/run/result.js';
@@ -40,9 +40,12 @@ beforeAll(() => {
   plain = { ...cfg, snapshots: { ...snapshots, enabled: false } };
 });
 
+/** Images the tests built under a name that moved on: untagged, they would stay behind. */
+const builtImages: string[] = [];
+
 afterAll(async () => {
   for (const s of await listSnapshots(cfg.snapshots)) spawnSync('docker', ['image', 'rm', '-f', s.name]);
-  spawnSync('docker', ['image', 'rm', '-f', `${REPO}-base:x`]);
+  spawnSync('docker', ['image', 'rm', '-f', `${REPO}-base:x`, ...builtImages]);
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 
@@ -215,7 +218,50 @@ describe('snapshots', () => {
     clearImageCache();
     expect(stage((await runTask(task, { cfg: withSnapshots() })).result, 'clone')?.status).toBe('ok');
     const newId = (await resolveImage(base)).id;
+    builtImages.push(newId);
     expect((await listSnapshots(cfg.snapshots)).filter((s) => s.labels[SNAPSHOT_LABELS.base] === newId)).toHaveLength(1);
+    // Rebuilt once more: that snapshot is stale now, and counted at its own layer (its base is still there by id, not by name).
+    const again = spawnSync('docker', ['build', '-q', '-t', base, '-'], { input: `FROM ${harness.name}\nLABEL snapshot-test=${Date.now()}-2\n` });
+    expect(again.status, String(again.stderr)).toBe(0);
+    clearImageCache();
+    builtImages.push((await resolveImage(base)).id);
+    const old = (await listSnapshots(cfg.snapshots)).filter((s) => s.labels[SNAPSHOT_LABELS.base] === newId);
+    expect(old).toHaveLength(1);
+    expect(old[0]).toMatchObject({ stale: true, untagged: false });
+    expect(old[0]!.bytes).toBeLessThan(50 * 1024 ** 2);
+  });
+
+  it('removes what a refresh left untagged once no container uses it; a cap below the new snapshot applies after its run', async () => {
+    const s = withSnapshots({ repo: `${REPO}-untagged` });
+    const task = (await loadTaskSet({})).find((t) => t.task_id === 'demo-statskit')!;
+    const patch = patchFor(task, { kind: 'task' })!;
+    expect((await runTask(task, { cfg: s, patch, beside: true })).result.status).toBe('passed');
+    const [snap] = await listSnapshots(s.snapshots);
+    // A container from it (as another run's), while a refresh re-tags its key: the old image cannot go yet.
+    const user = spawnSync('docker', ['run', '-d', '--rm', '--entrypoint', 'sleep', snap!.name, '300'], { encoding: 'utf8' }).stdout.trim();
+    try {
+      const again = await runTask(task, { cfg: { ...s, snapshots: { ...s.snapshots, refresh: true } }, patch, beside: true });
+      expect(again.result.status).toBe('passed');
+      const left = (await listSnapshots(s.snapshots)).filter((x) => x.untagged);
+      expect(left.map((x) => [x.id, x.name, x.key])).toEqual([[snap!.id, snap!.id, snap!.key]]);
+    } finally {
+      spawnSync('docker', ['rm', '-f', user]);
+    }
+    // The next pass takes it whatever the cap, and leaves the tagged one and its mark.
+    const { removed } = await evictSnapshots(s.snapshots);
+    expect(removed.map((x) => x.id)).toEqual([snap!.id]);
+    const now = await listSnapshots(s.snapshots);
+    expect(now.map((x) => [x.key, x.untagged])).toEqual([[snap!.key, false]]);
+    expect(fs.existsSync(path.join(s.snapshots.dir, `${snap!.key}.used`))).toBe(true);
+    // A cap smaller than any snapshot: a first run still starts its second container from the one it keeps, which goes once the run is over.
+    expect(await removeSnapshot(s.snapshots, now[0]!)).toBeNull();
+    const lines: string[] = [];
+    const tiny = await runTask(task, { cfg: { ...s, snapshots: { ...s.snapshots, capBytes: 1 } }, patch, beside: true, log: (l) => lines.push(l) });
+    expect(tiny.result.status, lines.join('\n')).toBe('passed');
+    expect(lines.join('\n')).toMatch(/^\[tests_before\] failed /m);
+    expect(lines.join('\n')).toMatch(/snapshot: removed swe-harness-snapshot-test-\d+-untagged:\w+ \(\d+ MiB, over the 0\.0 GiB cap\)/);
+    expect(await listSnapshots(s.snapshots)).toEqual([]);
+    expect(await ownContainers()).toEqual([]);
   });
 
   it('installs once for a batch of predictions for one instance with 2 workers', async () => {
@@ -241,7 +287,8 @@ describe('snapshots', () => {
     expect(listed).toHaveLength(2);
     const newest = listed[1]!;
     const gone = await evictSnapshots({ ...s, capBytes: newest.bytes }, newest.key);
-    expect(gone.map((g) => g.key)).toEqual([listed[0]!.key]);
+    expect(gone.removed.map((g) => g.key)).toEqual([listed[0]!.key]);
+    expect(gone.over).toBe(false);
     expect((await listSnapshots(s)).map((x) => x.key)).toEqual([newest.key]);
     for (const x of await listSnapshots(s)) spawnSync('docker', ['image', 'rm', '-f', x.name]);
   }, 300_000);

@@ -197,6 +197,8 @@ export const SNAPSHOT_LABELS = {
   install: 'swe-harness.snapshot.install',
   workdir: 'swe-harness.snapshot.workdir',
   about: 'swe-harness.snapshot.about',
+  /** The image repository it was tagged in: an untagged one still says whose it is. */
+  store: 'swe-harness.snapshot.store',
 } as const;
 /** Labels on harness images. */
 export const IMAGE_LABELS = {

@@ -156,7 +156,17 @@ export class DockerApi extends DockerCli {
 
   override async check(): Promise<void> {
     const r = await this.request('GET', '/_ping', { timeoutMs: 15_000 });
-    if (r.status !== 200) throw this.down(`docker ping answered HTTP ${r.status}`);
+    // Docker and podman both answer "OK": anything else on the socket is not an engine.
+    if (r.status !== 200 || r.body.trim() !== 'OK') throw this.down(`docker ping answered HTTP ${r.status} "${r.body.trim().slice(0, 80)}", not Docker's "OK"`);
+  }
+
+  /** A reply's JSON body; an answer that is not JSON is not Docker's API. */
+  private json<T>(r: ApiReply): T {
+    try {
+      return JSON.parse(r.body) as T;
+    } catch {
+      throw this.down(`the engine's answer is not Docker's API: HTTP ${r.status} "${r.body.trim().slice(0, 80)}"`);
+    }
   }
 
   override async create(opts: CreateOptions): Promise<Container> {
@@ -165,7 +175,7 @@ export class DockerApi extends DockerCli {
     const made = await this.request('POST', `/containers/create?name=${encodeURIComponent(name)}`, { body: createBody(opts), timeoutMs: 60_000 });
     if (made.status === 404) throw new HarnessError('image', `image "${opts.image}" not available (${daemonSays(made)}); build it with: npm run build-image`);
     if (made.status !== 201) throw new HarnessError('internal', `docker run failed: ${daemonSays(made)}`);
-    const id = (JSON.parse(made.body) as { Id: string }).Id;
+    const id = this.json<{ Id: string }>(made).Id;
     const started = await this.request('POST', `/containers/${id}/start`, { timeoutMs: 60_000 }).catch(async (err: unknown) => {
       await this.remove(id);
       throw err;
@@ -204,7 +214,7 @@ export class DockerApi extends DockerCli {
         },
       });
       if (made.status !== 201) return { ...end, code: made.status === 404 || made.status === 409 ? 1 : 126, stderr: daemonSays(made) };
-      execId = (JSON.parse(made.body) as { Id: string }).Id;
+      execId = this.json<{ Id: string }>(made).Id;
     } catch (err) {
       return { ...end, code: 1, stderr: (err as Error).message };
     }
@@ -216,7 +226,7 @@ export class DockerApi extends DockerCli {
       for (let attempt = 0; ; attempt++) {
         const info = await this.request('GET', `/exec/${execId}/json`);
         if (info.status !== 200) return { ...end, code: 1, stderr: daemonSays(info) };
-        const state = JSON.parse(info.body) as { ExitCode: number | null; Running: boolean };
+        const state = this.json<{ ExitCode: number | null; Running: boolean }>(info);
         if (!state.Running || attempt >= 100) return { ...end, code: state.ExitCode ?? null };
         await new Promise((r) => setTimeout(r, 20));
       }
@@ -296,7 +306,7 @@ export class DockerApi extends DockerCli {
   protected override async liveProcesses(c: Container): Promise<number | null> {
     const top = await this.request('GET', `/containers/${c.id}/top?ps_args=${encodeURIComponent('-o pid,stat')}`).catch(() => null);
     if (!top || top.status !== 200) return null;
-    const procs = (JSON.parse(top.body) as { Processes: string[][] | null }).Processes ?? [];
+    const procs = this.json<{ Processes: string[][] | null }>(top).Processes ?? [];
     return procs.filter((p) => !/^Z/.test(p[1] ?? '')).length;
   }
 
@@ -309,7 +319,7 @@ export class DockerApi extends DockerCli {
     const filters = JSON.stringify({ label: [runId ? `${RUN_LABEL}=${runId}` : RUN_LABEL] });
     const r = await this.request('GET', `/containers/json?all=1&filters=${encodeURIComponent(filters)}`);
     if (r.status !== 200) throw new HarnessError('internal', `docker ps failed: ${daemonSays(r)}`);
-    return JSON.parse(r.body) as Array<{ Id: string; Labels: Record<string, string> | null }>;
+    return this.json<Array<{ Id: string; Labels: Record<string, string> | null }>>(r);
   }
 
   override async listContainers(runId?: string): Promise<string[]> {
@@ -329,7 +339,7 @@ export class DockerApi extends DockerCli {
     const r = await this.request('GET', `/images/${name}/json`);
     if (r.status === 404) return null;
     if (r.status !== 200) throw new HarnessError('image', `docker image inspect ${name} failed: ${daemonSays(r)}`);
-    const img = JSON.parse(r.body) as { Id: string; Created: string; Size: number; Config?: { Labels?: Record<string, string> | null } };
+    const img = this.json<{ Id: string; Created: string; Size: number; Config?: { Labels?: Record<string, string> | null } }>(r);
     return { name, id: img.Id, created: img.Created, labels: img.Config?.Labels ?? {}, size: img.Size || 0 };
   }
 
@@ -337,11 +347,19 @@ export class DockerApi extends DockerCli {
     const filters = JSON.stringify({ label: [label] });
     const r = await this.request('GET', `/images/json?filters=${encodeURIComponent(filters)}`);
     if (r.status !== 200) throw new HarnessError('image', `docker images failed: ${daemonSays(r)}`);
-    const tags = (JSON.parse(r.body) as Array<{ RepoTags: string[] | null }>).flatMap((i) => i.RepoTags ?? []);
+    const tags = this.json<Array<{ RepoTags: string[] | null }>>(r).flatMap((i) => i.RepoTags ?? []);
     const names = [...new Set(tags.filter((t) => !t.includes('<none>') && inRepo(t, repo)))].sort();
     // Inspected one by one, as the CLI does: its creation time is RFC 3339 to the nanosecond.
     const records = await Promise.all(names.map((n) => this.inspectImage(n)));
     return records.flatMap((r) => r ?? []);
+  }
+
+  override async listUntagged(label: string): Promise<ImageRecord[]> {
+    const filters = JSON.stringify({ dangling: ['true'], label: [label] });
+    const r = await this.request('GET', `/images/json?filters=${encodeURIComponent(filters)}`);
+    if (r.status !== 200) throw new HarnessError('image', `docker images failed: ${daemonSays(r)}`);
+    const ids = this.json<Array<{ Id: string }>>(r).map((i) => i.Id);
+    return (await Promise.all(ids.map((id) => this.inspectImage(id)))).flatMap((x) => x ?? []);
   }
 
   override async commit(c: Container, spec: CommitSpec): Promise<string> {
@@ -354,7 +372,7 @@ export class DockerApi extends DockerCli {
       throw err;
     });
     if (r.status !== 201) throw new HarnessError('internal', `docker commit failed: ${daemonSays(r)}`);
-    return (JSON.parse(r.body) as { Id: string }).Id;
+    return this.json<{ Id: string }>(r).Id;
   }
 
   override async removeImage(id: string): Promise<string | null> {

@@ -324,6 +324,18 @@ export class DockerCli implements Engine {
     return names.flatMap((name, i) => parseInspectLine(name, lines[i] ?? '') ?? []);
   }
 
+  async listUntagged(label: string): Promise<ImageRecord[]> {
+    const r = await this.quick(['images', '--quiet', '--no-trunc', '--filter', 'dangling=true', '--filter', `label=${label}`]);
+    if (r.exitCode !== 0) throw new HarnessError('image', `docker images failed: ${firstLine(r.stderr) || `exit ${r.exitCode}`}`);
+    const ids = [...new Set(r.stdout.split('\n').map((l) => l.trim()).filter(Boolean))];
+    if (ids.length === 0) return [];
+    const ins = await this.quick(['image', 'inspect', '--format', INSPECT_FORMAT, ...ids]);
+    // One may be gone between the two calls: then inspect them one by one.
+    if (ins.exitCode !== 0) return (await Promise.all(ids.map((id) => this.inspectImage(id)))).flatMap((x) => x ?? []);
+    const lines = ins.stdout.split('\n').filter(Boolean);
+    return ids.flatMap((id, i) => parseInspectLine(id, lines[i] ?? '') ?? []);
+  }
+
   async build(spec: BuildSpec): Promise<void> {
     const args = ['build', '--force-rm']; // a failed build leaves no intermediate container
     for (const [k, v] of Object.entries(spec.labels)) args.push('--label', `${k}=${v}`);

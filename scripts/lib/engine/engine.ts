@@ -153,6 +153,8 @@ export interface Engine {
   inspectImage(name: string): Promise<ImageRecord | null>;
   /** Tagged images carrying a label (any value); only those named `repo:TAG` when `repo` is given (checked before inspecting each). */
   listImages(label: string, repo?: string): Promise<ImageRecord[]>;
+  /** Images carrying a label that no tag names any more (`name` is their id): what a re-tag or a lost race left. */
+  listUntagged(label: string): Promise<ImageRecord[]>;
   /** @throws HarnessError('image') when the build fails. */
   build(spec: BuildSpec): Promise<void>;
   /** Make an image of a host root filesystem. @throws HarnessError('image') */

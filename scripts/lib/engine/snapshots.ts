@@ -6,7 +6,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { SNAPSHOT_LABELS, type SnapshotSettings } from '../core/config.js';
+import { DEFAULT_CONFIG, SNAPSHOT_LABELS, type SnapshotSettings } from '../core/config.js';
 import { defaultEngine } from './docker.js';
 import type { Container, ImageRecord } from './engine.js';
 
@@ -14,7 +14,7 @@ import type { Container, ImageRecord } from './engine.js';
 const COMMIT_TIMEOUT_S = 600;
 
 export interface Snapshot {
-  /** `repository:tag`. */
+  /** `repository:tag`; the image id for an untagged one. */
   name: string;
   id: string;
   key: string;
@@ -25,6 +25,12 @@ export interface Snapshot {
   usedMs: number;
   /** The base image it was made from is gone or was rebuilt under its name: it will not be used again. */
   stale: boolean;
+  /**
+   * No tag names it any more (a refresh re-tagged its key while a container
+   * used it, or two checkouts committed the same key): never used again either.
+   * Its `name` is its id.
+   */
+  untagged: boolean;
 }
 
 export function snapshotName(s: SnapshotSettings, key: string): string {
@@ -69,7 +75,7 @@ export async function findSnapshot(s: SnapshotSettings, key: string, baseId: str
 export async function commitSnapshot(c: Container, s: SnapshotSettings, key: string, labels: Record<string, string>, blank: string[], workdir: string): Promise<string> {
   const all: Record<string, string> = {};
   for (const l of blank) all[l] = '';
-  Object.assign(all, labels, { [SNAPSHOT_LABELS.key]: key });
+  Object.assign(all, labels, { [SNAPSHOT_LABELS.key]: key, [SNAPSHOT_LABELS.store]: s.repo });
   const id = await defaultEngine().commit(c, {
     tag: snapshotName(s, key),
     labels: all,
@@ -80,53 +86,84 @@ export async function commitSnapshot(c: Container, s: SnapshotSettings, key: str
   return id;
 }
 
-/** Every snapshot under the settings' repository, least recently used first. */
+/**
+ * Every snapshot under the settings' repository, least recently used first,
+ * the untagged ones of that repository included (by their store label; one
+ * made before that label counts as the default repository's).
+ */
 export async function listSnapshots(s: SnapshotSettings): Promise<Snapshot[]> {
   const engine = defaultEngine();
-  const records = await engine.listImages(SNAPSHOT_LABELS.key, s.repo);
-  const bases = new Map<string, ImageRecord | null>();
-  for (const r of records) {
-    const name = r.labels[SNAPSHOT_LABELS.baseName] ?? '';
-    if (name && !bases.has(name)) bases.set(name, await engine.inspectImage(name).catch(() => null));
-  }
-  const out = records.map((r): Snapshot => {
-    const key = r.labels[SNAPSHOT_LABELS.key] ?? r.name.slice(s.repo.length + 1);
-    const base = bases.get(r.labels[SNAPSHOT_LABELS.baseName] ?? '') ?? null;
-    let usedMs = Date.parse(r.created) || 0;
-    try {
-      usedMs = fs.statSync(markFile(s, key)).mtimeMs;
-    } catch {
-      /* never marked: its creation */
-    }
-    const sameBase = base !== null && base.id === r.labels[SNAPSHOT_LABELS.base];
-    return { name: r.name, id: r.id, key, labels: r.labels, bytes: sameBase ? Math.max(0, r.size - base.size) : r.size, usedMs, stale: !sameBase };
-  });
+  const [tagged, all] = await Promise.all([engine.listImages(SNAPSHOT_LABELS.key, s.repo), engine.listUntagged(SNAPSHOT_LABELS.key)]);
+  const untagged = all.filter((r) => (r.labels[SNAPSHOT_LABELS.store] || DEFAULT_CONFIG.snapshots.repo) === s.repo);
+  const look = memo((ref: string) => engine.inspectImage(ref).catch(() => null));
+  const out = await Promise.all(
+    [...tagged.map((r) => ({ r, untagged: false })), ...untagged.map((r) => ({ r, untagged: true }))].map(async ({ r, untagged }): Promise<Snapshot> => {
+      const l = r.labels;
+      const key = l[SNAPSHOT_LABELS.key] ?? r.name.slice(s.repo.length + 1);
+      let usedMs = Date.parse(r.created) || 0;
+      try {
+        if (!untagged) usedMs = fs.statSync(markFile(s, key)).mtimeMs;
+      } catch {
+        /* never marked: its creation */
+      }
+      // Its own layer: the base it was made from stays on the engine (by id) while the snapshot is there, even once its name moved on.
+      const [base, current] = await Promise.all([look(l[SNAPSHOT_LABELS.base] ?? ''), look(l[SNAPSHOT_LABELS.baseName] ?? '')]);
+      const bytes = base ? Math.max(0, r.size - base.size) : r.size;
+      const stale = current === null || current.id !== l[SNAPSHOT_LABELS.base];
+      return { name: r.name, id: r.id, key, labels: l, bytes, usedMs, stale, untagged };
+    }),
+  );
   return out.sort((a, b) => a.usedMs - b.usedMs);
 }
 
-/** Remove a snapshot and its mark; the engine's reason when it refused (an image a live container uses), null when removed. */
-export async function removeSnapshot(s: SnapshotSettings, snap: Pick<Snapshot, 'name' | 'key'>): Promise<string | null> {
+/** One look-up per argument, however many ask; nothing for an empty one. */
+function memo(f: (ref: string) => Promise<ImageRecord | null>): (ref: string) => Promise<ImageRecord | null> {
+  const seen = new Map<string, Promise<ImageRecord | null>>();
+  return (ref) => {
+    if (!ref) return Promise.resolve(null);
+    let p = seen.get(ref);
+    if (!p) seen.set(ref, (p = f(ref)));
+    return p;
+  };
+}
+
+/**
+ * Remove a snapshot and its mark (an untagged one has none of its own: its key's
+ * mark is the tagged snapshot's); the engine's reason when it refused (an image
+ * a live container uses), null when removed.
+ */
+export async function removeSnapshot(s: SnapshotSettings, snap: Pick<Snapshot, 'name' | 'key' | 'untagged'>): Promise<string | null> {
   const why = await defaultEngine().removeImage(snap.name);
-  if (why === null) fs.rmSync(markFile(s, snap.key), { force: true });
+  if (why === null && !snap.untagged) fs.rmSync(markFile(s, snap.key), { force: true });
   return why;
 }
 
 /**
- * Keep the snapshots under the cap: stale ones go first, then the least
- * recently used. `keep` (the one just made) goes last, and only when it alone
- * is over the cap. Returns what was removed.
+ * Keep the snapshots under the cap: untagged ones go whatever the cap (nothing
+ * can use them again), then stale ones, then the least recently used. `keep`
+ * (the one just made) goes last, and only when it alone is over the cap;
+ * `spare` keeps it whatever the cap (while the run that made it may still
+ * start a container from it). Returns what was removed and whether the
+ * snapshots left are still over the cap.
  */
-export async function evictSnapshots(s: SnapshotSettings, keep: string | null = null): Promise<Snapshot[]> {
+export async function evictSnapshots(s: SnapshotSettings, keep: string | null = null, opts: { spare?: boolean } = {}): Promise<{ removed: Snapshot[]; over: boolean }> {
   const all = await listSnapshots(s);
   let total = all.reduce((n, x) => n + x.bytes, 0);
-  const order = [...all.filter((x) => x.stale && x.key !== keep), ...all.filter((x) => !x.stale && x.key !== keep), ...all.filter((x) => x.key === keep)];
+  const mine = (x: Snapshot) => !x.untagged && x.key === keep;
+  const order = [
+    ...all.filter((x) => x.untagged),
+    ...all.filter((x) => !x.untagged && x.stale && !mine(x)),
+    ...all.filter((x) => !x.untagged && !x.stale && !mine(x)),
+    ...(opts.spare ? [] : all.filter(mine)),
+  ];
   const removed: Snapshot[] = [];
   for (const snap of order) {
-    if (total <= s.capBytes) break;
+    if (total <= s.capBytes && !snap.untagged) break;
+    // A refusal (a live container uses it) leaves it for a later pass.
     if ((await removeSnapshot(s, snap)) === null) {
       total -= snap.bytes;
       removed.push(snap);
     }
   }
-  return removed;
+  return { removed, over: total > s.capBytes };
 }

@@ -100,12 +100,16 @@ async function runHere(task: Task, opts: RunOptions): Promise<RunOutcome> {
   } catch (err) {
     return rec.fail(err);
   } finally {
-    await run.snap?.release();
-    // Removal by name also catches a container whose `docker run` raced a Ctrl-C.
-    const sib = run.sibling;
-    // The sibling's start may still be in flight (the run failed early): removed once it settles, never before.
-    const sibGone = sib ? sib.env.then(() => sib.removal ?? stopContainer(sib.runId), () => stopContainer(sib.runId)) : null;
-    await Promise.all([run.containerRequested ? stopContainer(runId) : null, sibGone]);
+    try {
+      // Removal by name also catches a container whose `docker run` raced a Ctrl-C.
+      const sib = run.sibling;
+      // The sibling's start may still be in flight (the run failed early): removed once it settles, never before.
+      const sibGone = sib ? sib.env.then(() => sib.removal ?? stopContainer(sib.runId), () => stopContainer(sib.runId)) : null;
+      await Promise.all([run.containerRequested ? stopContainer(runId) : null, sibGone]);
+    } finally {
+      // After the containers: a snapshot this run kept is no longer in use when the cap is applied to it.
+      await run.snap?.release();
+    }
   }
 }
 

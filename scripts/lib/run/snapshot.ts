@@ -176,8 +176,19 @@ function builder(
   log: (line: string) => void, answer: (hit: SnapshotHit | null) => void,
 ): SnapshotSession {
   const s = cfg.snapshots;
-  let eviction: Promise<unknown> = Promise.resolve();
+  let eviction: Promise<boolean> = Promise.resolve(false);
   let done = false;
+  const evict = (spare: boolean) =>
+    evictSnapshots(s, key, { spare }).then(
+      ({ removed, over }) => {
+        removed.forEach((g) => log(`snapshot: removed ${g.name}${g.untagged ? ' (untagged)' : ''} (${(g.bytes / 1024 ** 2).toFixed(0)} MiB${g.untagged ? '' : `, over the ${(s.capBytes / 1024 ** 3).toFixed(1)} GiB cap`})`));
+        return over;
+      },
+      (err: unknown) => {
+        log(`snapshot: eviction failed: ${errorMessage(err)}`);
+        return false;
+      },
+    );
   const session: SnapshotSession = {
     key,
     hit: null,
@@ -195,7 +206,8 @@ function builder(
         // The clone must not need the mount's objects once it is an image.
         const detach = await execStage({ ...env, logDir: null }, 'clone', sealArgv(env.cfg.workdir), env.cfg.timeouts.install + 300, { vars: { DETACH: DETACH_SCRIPT } });
         if (detach.run.record.status !== 'ok') {
-          log(`snapshot: not kept (${detach.run.message ?? 'copying the objects failed'})`);
+          // The seal runs as a clone-stage command; the message names what it was doing.
+          log(`snapshot: not kept (${(detach.run.message ?? 'failed').replace(/^clone\b:?/, 'sealing the clone (its own objects, bytecode)')})`);
           return answer(null);
         }
         const id = await commitSnapshot(env.container, s, key, labelsFor(task, prep, commit, env.cfg.workdir), [RUN_LABEL, OWNER_LABELS.pid, OWNER_LABELS.host], env.cfg.workdir);
@@ -204,10 +216,8 @@ function builder(
         answer(session.kept);
         // A refreshed snapshot leaves its old image untagged: remove it (a live container may still use it).
         if (oldId && oldId !== id) await defaultEngine().removeImage(oldId).catch(() => null);
-        eviction = evictSnapshots(s, key).then(
-          (gone) => gone.forEach((g) => log(`snapshot: removed ${g.name} (${(g.bytes / 1024 ** 2).toFixed(0)} MiB, over the ${(s.capBytes / 1024 ** 3).toFixed(1)} GiB cap)`)),
-          (err) => log(`snapshot: eviction failed: ${errorMessage(err)}`),
-        );
+        // The others now; this one only once the run's containers are gone (release), as a container may start from it meanwhile.
+        eviction = evict(true);
       } catch (err) {
         log(`snapshot: not kept (${errorMessage(err)})`);
         answer(null);
@@ -216,7 +226,8 @@ function builder(
     async release() {
       answer(null);
       releaseLock(s.dir, key);
-      await eviction;
+      // Still over the cap with the others gone: the new one alone is, and goes now.
+      if ((await eviction) && session.kept) await evict(false);
     },
   };
   return session;
