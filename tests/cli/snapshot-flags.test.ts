@@ -26,6 +26,11 @@ describe('snapshot flags', () => {
 
   it('refuses --no-snapshot with --refresh-snapshot, and a bad size naming its source', () => {
     expect(usageError(() => snapshotFlags(parse(['--no-snapshot', '--refresh-snapshot']), {})).message).toMatch(/not both/);
+    expect(usageError(() => snapshotFlags(parse(['--no-snapshot', '--snapshot-cap', '1g']), {})).message).toBe('give --no-snapshot or --snapshot-cap, not both');
+    expect(usageError(() => snapshotFlags(parse(['--refresh-snapshot']), { SWE_HARNESS_SNAPSHOTS: 'off' })).message).toMatch(/^--refresh-snapshot has no effect while SWE_HARNESS_SNAPSHOTS=off/);
+    expect(usageError(() => snapshotFlags(parse(['--snapshot-cap', '1g']), { SWE_HARNESS_SNAPSHOTS: 'off' })).message).toMatch(/^--snapshot-cap has no effect/);
+    // The cap from the environment is a default, not a request: no conflict.
+    expect(snapshotFlags(parse(['--no-snapshot']), { SWE_HARNESS_SNAPSHOT_CAP: '1g' })).toMatchObject({ enabled: false });
     expect(usageError(() => snapshotFlags(parse(['--snapshot-cap', 'lots']), {})).message).toMatch(/--snapshot-cap .*"lots"/);
     expect(usageError(() => snapshotFlags(parse([]), { SWE_HARNESS_SNAPSHOT_CAP: '-1' })).message).toMatch(/SWE_HARNESS_SNAPSHOT_CAP/);
   });

@@ -115,6 +115,8 @@ describe('run-one command line', () => {
     const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
     expect(code).toBe(130);
     expect(Date.now() - started).toBeLessThan(15_000);
+    // The progress line says what result.json's stage says.
+    expect(stderr).toMatch(/^\[tests_after\] interrupted /m);
     const [result] = resultsIn(dir);
     expect(result).toMatchObject({ task_id: 'probe-sleep', status: 'interrupted', exit_code: 130 });
     const runId = fs.readdirSync(dir)[0]!;

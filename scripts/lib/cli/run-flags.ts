@@ -113,6 +113,10 @@ export function snapshotFlags(args: minimist.ParsedArgs, env: NodeJS.ProcessEnv 
   const refresh = Boolean(args['refresh-snapshot']);
   if (args.snapshot === false && refresh) throw new HarnessError('usage', 'give --no-snapshot or --refresh-snapshot, not both');
   const flag = stringFlag(args, 'snapshot-cap');
+  // A flag that would do nothing is refused, not ignored.
+  if (args.snapshot === false && flag !== null) throw new HarnessError('usage', 'give --no-snapshot or --snapshot-cap, not both');
+  const used = refresh ? '--refresh-snapshot' : flag !== null ? '--snapshot-cap' : null;
+  if (!enabled && used) throw new HarnessError('usage', `${used} has no effect while SWE_HARNESS_SNAPSHOTS=off (snapshots are off for every run)`);
   const raw = flag ?? env.SWE_HARNESS_SNAPSHOT_CAP ?? null;
   const capBytes = raw === null || raw === '' ? DEFAULT_CONFIG.snapshots.capBytes : parseSize(raw, flag !== null ? '--snapshot-cap' : 'SWE_HARNESS_SNAPSHOT_CAP');
   return { ...DEFAULT_CONFIG.snapshots, enabled, refresh, capBytes };

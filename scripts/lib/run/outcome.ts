@@ -124,7 +124,9 @@ export class RunRecorder {
     this.result.stages.push(run.record);
     this.result[which] = run.summary;
     const detail = run.record.status === 'ok' ? `${countsLine(run.summary)}${run.summary.note ? ` (${run.summary.note})` : ''}` : run.message;
-    this.o.log?.(`[${run.record.name}] ${run.summary.status} ${run.record.duration_s.toFixed(2)}s — ${detail}`);
+    // The tests' verdict when the stage ran to its end, else what stopped it (as result.json's stage says).
+    const shown = run.record.status === 'ok' ? run.summary.status : run.record.status;
+    this.o.log?.(`[${run.record.name}] ${shown} ${run.record.duration_s.toFixed(2)}s — ${detail}`);
     return run.record.status === 'ok' || this.stop(run);
   }
 
