@@ -495,7 +495,8 @@ async function watchTimes(taskId: string, patchFile: string, dir: string, runs: 
   const file = path.join(dir, 'watched.patch');
   const fix = fs.readFileSync(patchFile, 'utf8');
   fs.writeFileSync(file, fix);
-  const child = spawn('npx', ['tsx', 'scripts/run-one.ts', '--task-id', taskId, '--patch', file, '--watch', '--runs-dir', path.join(dir, 'runs')], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+  // A process group of its own, so that the end is a terminal's Ctrl-C to all of it: npx alone ignores a SIGINT.
+  const child = spawn('npx', ['tsx', 'scripts/run-one.ts', '--task-id', taskId, '--patch', file, '--watch', '--runs-dir', path.join(dir, 'runs')], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'], detached: true });
   let stderr = '';
   const count = (re: RegExp) => (stderr.match(re) ?? []).length;
   let wake = () => {};
@@ -527,7 +528,7 @@ async function watchTimes(taskId: string, patchFile: string, dir: string, runs: 
     }
     out.passed = count(/^passed in /gm) - 1;
   } finally {
-    child.kill('SIGINT');
+    process.kill(-child.pid!, 'SIGINT');
     await closed;
   }
   return out;
