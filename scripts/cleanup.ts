@@ -81,6 +81,6 @@ async function snapshots(staleOnly: boolean, dryRun: boolean): Promise<number> {
     if (why) refused.push(`${x.name}: ${why}`);
   }
   for (const r of refused) process.stderr.write(`not removed: ${r}\n`);
-  process.stderr.write(`removed ${doomed.length - refused.length} snapshot(s) of ${all.length}\n`);
+  process.stderr.write(`removed ${doomed.length - refused.length} of ${doomed.length} snapshot(s)${staleOnly ? ` (stale or untagged, of ${all.length} listed)` : ''}\n`);
   return refused.length ? 3 : 0;
 }

@@ -163,7 +163,8 @@ async function execute(args: Args, task: Task, cfg: HarnessConfig, plan: Plan, s
 
 /** Print the run's outcome as asked; its exit code. */
 function told(args: Args, { result, resultFile }: Awaited<ReturnType<typeof execute>>): number {
-  if (args.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+  // Under --watch one line per run (JSON Lines), so the stream stays readable as it grows.
+  if (args.json) process.stdout.write(`${args.watch ? JSON.stringify(result) : JSON.stringify(result, null, 2)}\n`);
   if (!args.quiet) {
     const why = result.error ? ` — ${result.error}` : '';
     process.stderr.write(`${result.status} in ${result.duration_s.toFixed(2)}s${why}\nresult: ${path.relative(process.cwd(), resultFile)}\n`);
@@ -175,7 +176,11 @@ function told(args: Args, { result, resultFile }: Awaited<ReturnType<typeof exec
 function watchedFile(args: Args): string {
   const file = stringFlag(args, 'patch');
   if (agentOptionsFromArgs(args)) throw new HarnessError('usage', '--watch runs a patch again when its file changes; it does not drive the agent');
-  if (file === null || file === '-') throw new HarnessError('usage', `--watch needs --patch FILE (the file it watches), got ${file === '-' ? '--patch - (stdin)' : 'no --patch'}`);
+  if (file === null || file === '-') {
+    const own = args.gold ? '--gold' : args['task-patch'] ? '--task-patch' : null;
+    const given = file === '-' ? '--patch - (stdin)' : own ? `${own} (the task's own patch, not a file to watch)` : stringFlag(args, 'predictions') ? '--predictions' : 'no patch';
+    throw new HarnessError('usage', `--watch needs --patch FILE (the file it watches), got ${given}`);
+  }
   return file;
 }
 
@@ -187,11 +192,13 @@ function watchedFile(args: Args): string {
  * ends the watch with the last run's exit code.
  */
 async function watch(args: Args, task: Task, cfg: HarnessConfig, file: string): Promise<number> {
+  // Read by its absolute path from now on: the directory it was given from may go away meanwhile.
+  args.patch = path.resolve(file);
   let waiting = false;
   const controller = abortOnSignals(() => (waiting ? 'the watch ends' : 'stopping and removing the container, then the watch ends...'));
   let code = 0;
   for (let first = true; ; first = false) {
-    const used = contentHash(file);
+    const used = contentHash(args.patch);
     try {
       code = told(args, await execute(args, task, cfg, await planOrRecord(args, task, cfg), controller.signal));
     } catch (err) {
@@ -203,7 +210,8 @@ async function watch(args: Args, task: Task, cfg: HarnessConfig, file: string): 
     if (controller.signal.aborted) return code;
     if (!args.quiet) process.stderr.write(`watching ${file}: runs again when it changes (Ctrl-C to stop)\n`);
     waiting = true;
-    if (!(await waitForChange(file, used, controller.signal))) return code;
+    const gone = () => args.quiet || process.stderr.write(`${file} is gone; waiting for it to come back (Ctrl-C to stop)\n`);
+    if (!(await waitForChange(args.patch, used, controller.signal, gone))) return code;
     waiting = false;
   }
 }

@@ -63,6 +63,37 @@ describe('waitForChange', () => {
     expect(await within(waitForChange(file, null, c.signal), 50)).toBe(false);
   });
 
+  it('takes an empty file as a save in progress, and a content only once it holds still', async () => {
+    const wait = waitForChange(file, contentHash(file), new AbortController().signal);
+    fs.writeFileSync(file, ''); // truncated by a writer that is not done
+    expect(await within(wait, 400)).toBe('pending');
+    // Written in pieces 100 ms apart: nothing is taken before the last piece has held still.
+    let last = 0;
+    for (const piece of ['diff --git a/x b/x\n', '--- a/x\n', '+++ b/x\n']) {
+      fs.appendFileSync(file, piece);
+      last = Date.now();
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(await within(wait, 1000)).toBe(true);
+    expect(Date.now() - last).toBeGreaterThanOrEqual(140);
+  });
+
+  it('says once that the file is gone, and again after it came back and went again', async () => {
+    let told = 0;
+    const wait = waitForChange(file, contentHash(file), new AbortController().signal, () => told++);
+    fs.rmSync(file);
+    await new Promise((r) => setTimeout(r, 200));
+    fs.writeFileSync(path.join(dir, 'unrelated'), 'x'); // another event: no second notice
+    await new Promise((r) => setTimeout(r, 200));
+    expect(told).toBe(1);
+    fs.writeFileSync(file, 'one\n'); // back, unchanged: still waiting
+    await new Promise((r) => setTimeout(r, 300));
+    fs.rmSync(file);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(told).toBe(2);
+    expect(await within(wait, 10)).toBe('pending');
+  });
+
   it('falls back to the poll when the directory cannot be watched', async () => {
     const gone = path.join(dir, 'no-such-dir', 'fix.diff');
     const wait = waitForChange(gone, null, new AbortController().signal);

@@ -142,4 +142,17 @@ describe('an endpoint that is not Docker', () => {
       await close();
     }
   });
+
+  it.each(['{"foo":1}', '[1,2,3]', '{"Id":7}'])('is "not reachable" when its JSON is not in Docker\'s shapes: %s', async (body) => {
+    const { api, close } = await serve(body);
+    try {
+      for (const call of [() => api.inspectImage('swebench-lite:py3.11'), () => api.listImages('swe-harness.flavour'), () => api.describeContainers()]) {
+        const err = await call().then(() => null, (e: unknown) => e);
+        expect(err).toMatchObject({ code: 'engine' });
+        expect(String((err as Error).message)).toMatch(/not Docker's API/);
+      }
+    } finally {
+      await close();
+    }
+  });
 });

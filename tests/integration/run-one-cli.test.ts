@@ -163,9 +163,9 @@ describe('run-one command line', () => {
 
 describe('run-one --watch', () => {
   it.each([
-    [['--watch'], /--watch needs --patch FILE \(the file it watches\), got no --patch/],
+    [['--watch'], /--watch needs --patch FILE \(the file it watches\), got no patch$/m],
     [['--watch', '--patch', '-'], /--watch needs --patch FILE \(the file it watches\), got --patch - \(stdin\)/],
-    [['--watch', '--task-patch'], /--watch needs --patch FILE/],
+    [['--watch', '--task-patch'], /--watch needs --patch FILE \(the file it watches\), got --task-patch \(the task's own patch, not a file to watch\)/],
     [['--watch', '--patch', '/nonexistent/fix.diff'], /nonexistent\/fix\.diff/],
   ])('%j: one line, exit 2, as without --watch', (flags, message) => {
     const r = runOne(['--task-id', 'demo-statskit', '--runs-dir', runsDir(), ...flags]);
@@ -180,7 +180,7 @@ describe('run-one --watch', () => {
     fs.copyFileSync(path.join(ROOT, 'tasks', 'statskit', 'fix.patch'), patch);
     // Snapshots on, as a user has them (the suite turns them off); one this test makes is removed after it.
     const had = new Set((await listSnapshots(DEFAULT_CONFIG.snapshots)).map((x) => x.name));
-    const w = startWatch(['--task-id', 'demo-statskit', '--patch', patch, '--runs-dir', dir], { SWE_HARNESS_SNAPSHOTS: '' });
+    const w = startWatch(['--task-id', 'demo-statskit', '--patch', patch, '--runs-dir', dir, '--json'], { SWE_HARNESS_SNAPSHOTS: '' });
     try {
       await w.until(1, 120_000);
       expect(resultsIn(dir)).toEqual([expect.objectContaining({ status: 'passed', exit_code: 0 })]);
@@ -199,6 +199,8 @@ describe('run-one --watch', () => {
       expect(resultsIn(dir)).toHaveLength(2);
       w.child.kill('SIGINT');
       expect(await w.closed).toBe(5);
+      // --json under --watch: one result per line.
+      expect(w.stdout().trim().split('\n').map((l) => (JSON.parse(l) as { status: string }).status)).toEqual(['passed', 'patch_failed']);
       expect(w.stderr()).toMatch(/interrupted: the watch ends/);
       for (const runId of fs.readdirSync(dir)) expect(await listHarnessContainers(runId)).toEqual([]);
     } finally {
@@ -236,7 +238,9 @@ describe('run-one --watch', () => {
 function startWatch(args: string[], env: NodeJS.ProcessEnv = {}) {
   const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/run-one.ts', '--watch', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   let stderr = '';
+  let stdout = '';
   child.stderr.on('data', (d) => (stderr += d));
+  child.stdout.on('data', (d) => (stdout += d));
   const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
   const waitFor = (ok: () => boolean, ms: number, what: string) =>
     new Promise<void>((resolve, reject) => {
@@ -252,6 +256,7 @@ function startWatch(args: string[], env: NodeJS.ProcessEnv = {}) {
     child,
     closed,
     stderr: () => stderr,
+    stdout: () => stdout,
     // The "watching" line comes after the result is written and printed.
     until: (n: number, ms: number) => waitFor(() => (stderr.match(/^watching /gm) ?? []).length >= n, ms, `result ${n}`),
     stage: (re: RegExp, ms: number) => waitFor(() => re.test(stderr), ms, String(re)),

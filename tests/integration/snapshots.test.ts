@@ -259,7 +259,7 @@ describe('snapshots', () => {
     const tiny = await runTask(task, { cfg: { ...s, snapshots: { ...s.snapshots, capBytes: 1 } }, patch, beside: true, log: (l) => lines.push(l) });
     expect(tiny.result.status, lines.join('\n')).toBe('passed');
     expect(lines.join('\n')).toMatch(/^\[tests_before\] failed /m);
-    expect(lines.join('\n')).toMatch(/snapshot: removed swe-harness-snapshot-test-\d+-untagged:\w+ \(\d+ MiB, over the 0\.0 GiB cap\)/);
+    expect(lines.join('\n')).toMatch(/snapshot: removed swe-harness-snapshot-test-\d+-untagged:\w+ \([\d.]+ MiB, over the 0\.0 GiB cap\)/);
     expect(await listSnapshots(s.snapshots)).toEqual([]);
     expect(await ownContainers()).toEqual([]);
   });

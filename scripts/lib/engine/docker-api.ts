@@ -160,13 +160,21 @@ export class DockerApi extends DockerCli {
     if (r.status !== 200 || r.body.trim() !== 'OK') throw this.down(`docker ping answered HTTP ${r.status} "${r.body.trim().slice(0, 80)}", not Docker's "OK"`);
   }
 
-  /** A reply's JSON body; an answer that is not JSON is not Docker's API. */
-  private json<T>(r: ApiReply): T {
+  /**
+   * A reply's JSON body, of the shape asked for: a list, or an object (with a
+   * string `Id` when `id`); anything else is not Docker's API.
+   */
+  private json<T>(r: ApiReply, shape: 'list' | 'object' | 'id'): T {
+    let v: unknown;
     try {
-      return JSON.parse(r.body) as T;
+      v = JSON.parse(r.body);
     } catch {
-      throw this.down(`the engine's answer is not Docker's API: HTTP ${r.status} "${r.body.trim().slice(0, 80)}"`);
+      v = undefined;
     }
+    const isObject = typeof v === 'object' && v !== null && !Array.isArray(v);
+    const ok = shape === 'list' ? Array.isArray(v) && v.every((x) => typeof x === 'object' && x !== null) : isObject && (shape === 'object' || typeof (v as { Id?: unknown }).Id === 'string');
+    if (!ok) throw this.down(`the engine's answer is not Docker's API: HTTP ${r.status} "${r.body.trim().slice(0, 80)}"`);
+    return v as T;
   }
 
   override async create(opts: CreateOptions): Promise<Container> {
@@ -175,7 +183,7 @@ export class DockerApi extends DockerCli {
     const made = await this.request('POST', `/containers/create?name=${encodeURIComponent(name)}`, { body: createBody(opts), timeoutMs: 60_000 });
     if (made.status === 404) throw new HarnessError('image', `image "${opts.image}" not available (${daemonSays(made)}); build it with: npm run build-image`);
     if (made.status !== 201) throw new HarnessError('internal', `docker run failed: ${daemonSays(made)}`);
-    const id = this.json<{ Id: string }>(made).Id;
+    const id = this.json<{ Id: string }>(made, 'id').Id;
     const started = await this.request('POST', `/containers/${id}/start`, { timeoutMs: 60_000 }).catch(async (err: unknown) => {
       await this.remove(id);
       throw err;
@@ -214,7 +222,7 @@ export class DockerApi extends DockerCli {
         },
       });
       if (made.status !== 201) return { ...end, code: made.status === 404 || made.status === 409 ? 1 : 126, stderr: daemonSays(made) };
-      execId = this.json<{ Id: string }>(made).Id;
+      execId = this.json<{ Id: string }>(made, 'id').Id;
     } catch (err) {
       return { ...end, code: 1, stderr: (err as Error).message };
     }
@@ -226,7 +234,7 @@ export class DockerApi extends DockerCli {
       for (let attempt = 0; ; attempt++) {
         const info = await this.request('GET', `/exec/${execId}/json`);
         if (info.status !== 200) return { ...end, code: 1, stderr: daemonSays(info) };
-        const state = this.json<{ ExitCode: number | null; Running: boolean }>(info);
+        const state = this.json<{ ExitCode: number | null; Running: boolean }>(info, 'object');
         if (!state.Running || attempt >= 100) return { ...end, code: state.ExitCode ?? null };
         await new Promise((r) => setTimeout(r, 20));
       }
@@ -306,7 +314,7 @@ export class DockerApi extends DockerCli {
   protected override async liveProcesses(c: Container): Promise<number | null> {
     const top = await this.request('GET', `/containers/${c.id}/top?ps_args=${encodeURIComponent('-o pid,stat')}`).catch(() => null);
     if (!top || top.status !== 200) return null;
-    const procs = this.json<{ Processes: string[][] | null }>(top).Processes ?? [];
+    const procs = this.json<{ Processes: string[][] | null }>(top, 'object').Processes ?? [];
     return procs.filter((p) => !/^Z/.test(p[1] ?? '')).length;
   }
 
@@ -319,7 +327,7 @@ export class DockerApi extends DockerCli {
     const filters = JSON.stringify({ label: [runId ? `${RUN_LABEL}=${runId}` : RUN_LABEL] });
     const r = await this.request('GET', `/containers/json?all=1&filters=${encodeURIComponent(filters)}`);
     if (r.status !== 200) throw new HarnessError('internal', `docker ps failed: ${daemonSays(r)}`);
-    return this.json<Array<{ Id: string; Labels: Record<string, string> | null }>>(r);
+    return this.json<Array<{ Id: string; Labels: Record<string, string> | null }>>(r, 'list');
   }
 
   override async listContainers(runId?: string): Promise<string[]> {
@@ -339,7 +347,7 @@ export class DockerApi extends DockerCli {
     const r = await this.request('GET', `/images/${name}/json`);
     if (r.status === 404) return null;
     if (r.status !== 200) throw new HarnessError('image', `docker image inspect ${name} failed: ${daemonSays(r)}`);
-    const img = this.json<{ Id: string; Created: string; Size: number; Config?: { Labels?: Record<string, string> | null } }>(r);
+    const img = this.json<{ Id: string; Created: string; Size: number; Config?: { Labels?: Record<string, string> | null } }>(r, 'id');
     return { name, id: img.Id, created: img.Created, labels: img.Config?.Labels ?? {}, size: img.Size || 0 };
   }
 
@@ -347,7 +355,7 @@ export class DockerApi extends DockerCli {
     const filters = JSON.stringify({ label: [label] });
     const r = await this.request('GET', `/images/json?filters=${encodeURIComponent(filters)}`);
     if (r.status !== 200) throw new HarnessError('image', `docker images failed: ${daemonSays(r)}`);
-    const tags = this.json<Array<{ RepoTags: string[] | null }>>(r).flatMap((i) => i.RepoTags ?? []);
+    const tags = this.json<Array<{ RepoTags: string[] | null }>>(r, 'list').flatMap((i) => i.RepoTags ?? []);
     const names = [...new Set(tags.filter((t) => !t.includes('<none>') && inRepo(t, repo)))].sort();
     // Inspected one by one, as the CLI does: its creation time is RFC 3339 to the nanosecond.
     const records = await Promise.all(names.map((n) => this.inspectImage(n)));
@@ -358,7 +366,7 @@ export class DockerApi extends DockerCli {
     const filters = JSON.stringify({ dangling: ['true'], label: [label] });
     const r = await this.request('GET', `/images/json?filters=${encodeURIComponent(filters)}`);
     if (r.status !== 200) throw new HarnessError('image', `docker images failed: ${daemonSays(r)}`);
-    const ids = this.json<Array<{ Id: string }>>(r).map((i) => i.Id);
+    const ids = this.json<Array<{ Id: string }>>(r, 'list').map((i) => i.Id);
     return (await Promise.all(ids.map((id) => this.inspectImage(id)))).flatMap((x) => x ?? []);
   }
 
@@ -372,7 +380,7 @@ export class DockerApi extends DockerCli {
       throw err;
     });
     if (r.status !== 201) throw new HarnessError('internal', `docker commit failed: ${daemonSays(r)}`);
-    return this.json<{ Id: string }>(r).Id;
+    return this.json<{ Id: string }>(r, 'id').Id;
   }
 
   override async removeImage(id: string): Promise<string | null> {

@@ -63,6 +63,10 @@ export function streamImage(name: string, from: Engine, to: Engine, opts: Stream
       p.on('error', () => res(null));
       p.on('close', (code) => res(code));
     }));
+    // A loader that gave up leaves the saver blocked on a full pipe until the time limit: stop it at once (the load's error is the reason).
+    void ends[1]!.then((code) => {
+      if (code !== 0) saver.kill('SIGKILL');
+    });
     Promise.all(ends).then(([saveCode, loadCode]) => {
       clearInterval(ticker);
       clearTimeout(timer);

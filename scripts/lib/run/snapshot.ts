@@ -181,7 +181,7 @@ function builder(
   const evict = (spare: boolean) =>
     evictSnapshots(s, key, { spare }).then(
       ({ removed, over }) => {
-        removed.forEach((g) => log(`snapshot: removed ${g.name}${g.untagged ? ' (untagged)' : ''} (${(g.bytes / 1024 ** 2).toFixed(0)} MiB${g.untagged ? '' : `, over the ${(s.capBytes / 1024 ** 3).toFixed(1)} GiB cap`})`));
+        removed.forEach((g) => log(`snapshot: removed ${g.name}${g.untagged ? ' (untagged)' : ''} (${(g.bytes / 1024 ** 2).toFixed(1)} MiB${g.untagged ? '' : `, over the ${(s.capBytes / 1024 ** 3).toFixed(1)} GiB cap`})`));
         return over;
       },
       (err: unknown) => {
