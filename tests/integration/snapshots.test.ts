@@ -44,7 +44,10 @@ beforeAll(() => {
 const builtImages: string[] = [];
 
 afterAll(async () => {
-  for (const s of await listSnapshots(cfg.snapshots)) spawnSync('docker', ['image', 'rm', '-f', s.name]);
+  // Every repository the tests made (a failed test leaves its own behind otherwise).
+  for (const repo of ['', '-batch', '-lru', '-untagged'].map((x) => `${REPO}${x}`)) {
+    for (const s of await listSnapshots({ ...cfg.snapshots, repo })) spawnSync('docker', ['image', 'rm', '-f', s.name]);
+  }
   spawnSync('docker', ['image', 'rm', '-f', `${REPO}-base:x`, ...builtImages]);
   fs.rmSync(tmp, { recursive: true, force: true });
 });
