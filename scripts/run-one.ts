@@ -15,7 +15,7 @@ import { AGENT_BOOLEAN_FLAGS, AGENT_STRING_FLAGS, AGENT_USAGE, agentOptionsFromA
 import { findTask, makeTask, testIsSafe } from './lib/task/tasks.js';
 import { idProblem, REF_RULE, refIsSafe } from './lib/task/ids.js';
 import { loadTaskSet, patchFor } from './lib/task/taskset.js';
-import { contentHash, waitForChange } from './lib/cli/watch.js';
+import { watchRuns } from './lib/cli/watch.js';
 
 const USAGE = `usage: npx tsx scripts/run-one.ts --task-id ID [options]
        npx tsx scripts/run-one.ts --repo URL|PATH --ref REF [options]
@@ -184,36 +184,14 @@ function watchedFile(args: Args): string {
   return file;
 }
 
-/**
- * --watch: run, then run again each time the patch file's content changes;
- * modules, engine connection and the snapshot are there already, so a re-run
- * costs its containers and tests. A bad patch after the first run is recorded
- * and the watch goes on. Ctrl-C stops the run going on (its result is written) or the wait, and
- * ends the watch with the last run's exit code.
- */
-async function watch(args: Args, task: Task, cfg: HarnessConfig, file: string): Promise<number> {
+/** --watch: the patch run again at each change of its file (scripts/lib/cli/watch.ts), until Ctrl-C. */
+function watch(args: Args, task: Task, cfg: HarnessConfig, file: string): Promise<number> {
   // Read by its absolute path from now on: the directory it was given from may go away meanwhile.
   args.patch = path.resolve(file);
-  let waiting = false;
-  const controller = abortOnSignals(() => (waiting ? 'the watch ends' : 'stopping and removing the container, then the watch ends...'));
-  let code = 0;
-  for (let first = true; ; first = false) {
-    const used = contentHash(args.patch);
-    try {
-      code = told(args, await execute(args, task, cfg, await planOrRecord(args, task, cfg), controller.signal));
-    } catch (err) {
-      // The first run fails as without --watch (a patch file that is not there is a typo, not a save to wait for).
-      if (first || !(err instanceof HarnessError) || controller.signal.aborted) throw err;
-      process.stderr.write(`error: ${err.message}\n`);
-      code = err.exitCode;
-    }
-    if (controller.signal.aborted) return code;
-    if (!args.quiet) process.stderr.write(`watching ${file}: runs again when it changes (Ctrl-C to stop)\n`);
-    waiting = true;
-    const gone = () => args.quiet || process.stderr.write(`${file} is gone; waiting for it to come back (Ctrl-C to stop)\n`);
-    if (!(await waitForChange(args.patch, used, controller.signal, gone))) return code;
-    waiting = false;
-  }
+  const phase = { waiting: false };
+  const controller = abortOnSignals(() => (phase.waiting ? 'the watch ends' : 'stopping and removing the container, then the watch ends...'));
+  const say = (line: string) => args.quiet || process.stderr.write(`${line}\n`);
+  return watchRuns({ file: args.patch, shown: file, signal: controller.signal, phase, say }, async () => told(args, await execute(args, task, cfg, await planOrRecord(args, task, cfg), controller.signal)));
 }
 
 await main(async () => {

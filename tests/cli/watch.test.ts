@@ -2,7 +2,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { contentHash, waitForChange } from '../../scripts/lib/cli/watch.js';
+import { contentHash, waitForChange, watchRuns } from '../../scripts/lib/cli/watch.js';
+import { HarnessError } from '../../scripts/lib/core/errors.js';
 
 let dir: string;
 let file: string;
@@ -101,5 +102,53 @@ describe('waitForChange', () => {
     fs.mkdirSync(path.dirname(gone));
     fs.writeFileSync(gone, 'new\n');
     expect(await within(wait, 1600)).toBe(true);
+  });
+});
+
+describe('watchRuns', () => {
+  const options = (c: AbortController, lines: string[]) => ({ file, shown: 'fix.diff', signal: c.signal, phase: { waiting: false }, say: (l: string) => lines.push(l) });
+
+  it('runs again on each change, goes on after a later error, and ends with the last code when stopped while waiting', async () => {
+    const c = new AbortController();
+    const lines: string[] = [];
+    const o = options(c, lines);
+    const codes = [1, 'bad', 0];
+    let runs = 0;
+    const done = watchRuns(o, async () => {
+      const next = codes[runs++];
+      if (next === 'bad') throw new HarnessError('usage', 'the patch is bad');
+      return next as number;
+    });
+    const until = async (n: number) => {
+      while (lines.filter((l) => l.startsWith('watching ')).length < n) await new Promise((r) => setTimeout(r, 10));
+    };
+    await until(1);
+    expect(o.phase.waiting).toBe(true);
+    fs.writeFileSync(file, 'two\n');
+    await until(2);
+    fs.writeFileSync(file, 'three\n');
+    await until(3);
+    c.abort();
+    expect(await done).toBe(0);
+    expect(runs).toBe(3);
+    expect(lines.every((l) => l === 'watching fix.diff: runs again when it changes (Ctrl-C to stop)')).toBe(true);
+  });
+
+  it('lets the first run fail as it would without a watch', async () => {
+    const c = new AbortController();
+    await expect(watchRuns(options(c, []), async () => {
+      throw new HarnessError('usage', 'no such patch file');
+    })).rejects.toThrow('no such patch file');
+  });
+
+  it('ends without waiting when the run itself was interrupted', async () => {
+    const c = new AbortController();
+    const lines: string[] = [];
+    const code = await watchRuns(options(c, lines), async () => {
+      c.abort();
+      return 130;
+    });
+    expect(code).toBe(130);
+    expect(lines).toEqual([]);
   });
 });

@@ -10,6 +10,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { HarnessError } from '../core/errors.js';
 
 const POLL_MS = 1000;
 /** Editors write in several steps (truncate, write, rename): a burst of events is read once. */
@@ -75,4 +76,40 @@ export function waitForChange(file: string, last: string | null, signal: AbortSi
       /* no events here: the poll alone */
     }
   });
+}
+
+export interface WatchOptions {
+  /** The file to watch (absolute), and how to name it in messages. */
+  file: string;
+  shown: string;
+  signal: AbortSignal;
+  /** Set while waiting for a change (what Ctrl-C then ends is the wait, not a run). */
+  phase: { waiting: boolean };
+  say: (line: string) => void;
+}
+
+/**
+ * Run, then run again each time the file's content changes, until `signal`
+ * aborts; the last run's exit code. The first run fails as it would alone (a
+ * patch file that is not there is a typo, not a save to wait for); a later
+ * HarnessError is told and the watch goes on.
+ */
+export async function watchRuns(o: WatchOptions, runOnce: () => Promise<number>): Promise<number> {
+  let code = 0;
+  for (let first = true; ; first = false) {
+    const used = contentHash(o.file);
+    try {
+      code = await runOnce();
+    } catch (err) {
+      if (first || !(err instanceof HarnessError) || o.signal.aborted) throw err;
+      process.stderr.write(`error: ${err.message}\n`);
+      code = err.exitCode;
+    }
+    if (o.signal.aborted) return code;
+    o.say(`watching ${o.shown}: runs again when it changes (Ctrl-C to stop)`);
+    o.phase.waiting = true;
+    const changed = await waitForChange(o.file, used, o.signal, () => o.say(`${o.shown} is gone; waiting for it to come back (Ctrl-C to stop)`));
+    o.phase.waiting = false;
+    if (!changed) return code;
+  }
 }
