@@ -317,23 +317,26 @@ export class DockerCli implements Engine {
     if (r.exitCode !== 0) throw new HarnessError('image', `docker images failed: ${firstLine(r.stderr) || `exit ${r.exitCode}`}`);
     // podman names local images `localhost/NAME`; a short name finds them there too.
     const names = [...new Set(r.stdout.split('\n').map((l) => l.trim().replace(/^localhost\//, '')).filter((n) => n && !n.includes('<none>') && inRepo(n, repo)))];
-    if (names.length === 0) return [];
-    const ins = await this.quick(['image', 'inspect', '--format', INSPECT_FORMAT, ...names]);
-    if (ins.exitCode !== 0) throw new HarnessError('image', `docker image inspect failed: ${firstLine(ins.stderr) || `exit ${ins.exitCode}`}`);
-    const lines = ins.stdout.split('\n').filter(Boolean);
-    return names.flatMap((name, i) => parseInspectLine(name, lines[i] ?? '') ?? []);
+    return this.inspectAll(names);
   }
 
   async listUntagged(label: string): Promise<ImageRecord[]> {
     const r = await this.quick(['images', '--quiet', '--no-trunc', '--filter', 'dangling=true', '--filter', `label=${label}`]);
     if (r.exitCode !== 0) throw new HarnessError('image', `docker images failed: ${firstLine(r.stderr) || `exit ${r.exitCode}`}`);
-    const ids = [...new Set(r.stdout.split('\n').map((l) => l.trim()).filter(Boolean))];
-    if (ids.length === 0) return [];
-    const ins = await this.quick(['image', 'inspect', '--format', INSPECT_FORMAT, ...ids]);
-    // One may be gone between the two calls: then inspect them one by one.
-    if (ins.exitCode !== 0) return (await Promise.all(ids.map((id) => this.inspectImage(id)))).flatMap((x) => x ?? []);
+    return this.inspectAll([...new Set(r.stdout.split('\n').map((l) => l.trim()).filter(Boolean))]);
+  }
+
+  /**
+   * Images by name or id in one inspect call; one by one when it fails, since
+   * one may be gone since it was listed (then it is left out, as the API
+   * engine's look-ups leave it).
+   */
+  private async inspectAll(refs: string[]): Promise<ImageRecord[]> {
+    if (refs.length === 0) return [];
+    const ins = await this.quick(['image', 'inspect', '--format', INSPECT_FORMAT, ...refs]);
+    if (ins.exitCode !== 0) return (await Promise.all(refs.map((ref) => this.inspectImage(ref)))).flatMap((x) => x ?? []);
     const lines = ins.stdout.split('\n').filter(Boolean);
-    return ids.flatMap((id, i) => parseInspectLine(id, lines[i] ?? '') ?? []);
+    return refs.flatMap((ref, i) => parseInspectLine(ref, lines[i] ?? '') ?? []);
   }
 
   async build(spec: BuildSpec): Promise<void> {
