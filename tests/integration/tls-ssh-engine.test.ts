@@ -30,6 +30,17 @@ const runsDir = () => {
   made.push(d);
   return d;
 };
+/** The demo task with its patch through `--engine url`: it passes, no bind mount is seen on the engine meanwhile, and the result names the engine. */
+async function demoPasses(to: { url: string; env: Record<string, string> }, dir: string) {
+  const watch = watchMounts(engine.docker);
+  const r = await runScript('run-one', ['--task-id', 'demo-statskit', '--task-patch', '--engine', to.url, '--runs-dir', dir, '--json'], { env: to.env });
+  const seen = watch.stop();
+  expect(r.code, r.stderr).toBe(0);
+  expect(JSON.parse(r.stdout)).toMatchObject({ task_id: 'demo-statskit', status: 'passed', engine: to.url });
+  expectNoBindMounts(seen);
+  return r;
+}
+
 const leftovers = () => engine.docker(['ps', '-aq', '--filter', `label=${RUN_LABEL}`]).stdout.trim();
 
 describe.skipIf(!ROOT_USER || !SSHD)('an engine over TCP with TLS, and over ssh', () => {
@@ -43,14 +54,8 @@ describe.skipIf(!ROOT_USER || !SSHD)('an engine over TCP with TLS, and over ssh'
   });
 
   it('tcp:// with TLS: the demo task passes there, the image streamed in, no bind mount, the engine recorded', async () => {
-    const dir = runsDir();
-    const watch = watchMounts(engine.docker);
-    const r = await runScript('run-one', ['--task-id', 'demo-statskit', '--task-patch', '--engine', tcp.url, '--runs-dir', dir, '--json'], { env: tcp.env });
-    const seen = watch.stop();
-    expect(r.code, r.stderr).toBe(0);
-    expect(JSON.parse(r.stdout)).toMatchObject({ task_id: 'demo-statskit', status: 'passed', engine: tcp.url });
+    const r = await demoPasses(tcp, runsDir());
     expect(r.stderr).toMatch(/\[image\] .* → tcp:\/\/.*: streamed \d+ MiB in [\d.]+ s/);
-    expectNoBindMounts(seen);
     expect(leftovers()).toBe('');
   });
 
@@ -69,12 +74,7 @@ describe.skipIf(!ROOT_USER || !SSHD)('an engine over TCP with TLS, and over ssh'
 
   it('ssh://: the demo task passes there with the engine recorded, and a hanging test is killed at its limit', async () => {
     const dir = runsDir();
-    const watch = watchMounts(engine.docker);
-    const ok = await runScript('run-one', ['--task-id', 'demo-statskit', '--task-patch', '--engine', ssh.url, '--runs-dir', dir, '--json'], { env: ssh.env });
-    const seen = watch.stop();
-    expect(ok.code, ok.stderr).toBe(0);
-    expect(JSON.parse(ok.stdout)).toMatchObject({ task_id: 'demo-statskit', status: 'passed', engine: ssh.url });
-    expectNoBindMounts(seen);
+    await demoPasses(ssh, dir);
     const hang = await runScript('run-one', ['--task-id', 'probe-sleep', '--test-timeout', '2', '--engine', ssh.url, '--runs-dir', dir, '--json'], { env: ssh.env });
     expect(hang.code, hang.stderr).toBe(4); // timeout
     const result = JSON.parse(hang.stdout) as { status: string; stages: Array<{ name: string; status: string }> };
